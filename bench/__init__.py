@@ -1,0 +1,1 @@
+"""`make bench`: ParkLink's benchmarks, printed as one table."""

@@ -1,0 +1,1 @@
+"""ParkLink: the supply-chain event network of an alliance of industrial parks."""

@@ -1,0 +1,1 @@
+"""The `parklink` command line: one entry point, a subcommand per service and tool."""

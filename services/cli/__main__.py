@@ -1,0 +1,3 @@
+from parklink.cli.main import main
+
+main()

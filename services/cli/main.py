@@ -1,0 +1,51 @@
+"""`parklink` — the one command-line entry point. Each subcommand lives with the package it
+drives and registers itself through a `register(subparsers)` function."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.logs import configure_logging
+
+# Modules that contribute subcommands, in the order `--help` lists them.
+COMMAND_MODULES = (
+    "parklink.kafkalocal.cli",
+    "parklink.cli.topics",
+)
+
+log = logging.getLogger("parklink")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parklink",
+        description="ParkLink: the supply-chain event network of an alliance of industrial parks.",
+        epilog="Settings come from PARKLINK_* environment variables (see README).",
+    )
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        sys.exit(2)
+    configure_logging(args.log_level or "INFO")
+    try:
+        code = args.handler(args)
+    except ParkLinkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code or 0)

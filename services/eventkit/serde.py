@@ -1,0 +1,231 @@
+"""Avro encoding of ParkLink records and the Confluent wire format around it: byte 0x00, the
+4-byte big-endian schema id, then the Avro binary body. One serializer/deserializer per record
+type; the same code backs the kafka-python services and the faust codec."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from typing import Any, Generic, Protocol, TypeVar
+
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.read import SchemaResolutionError
+
+from parklink.eventkit.contracts import Record
+from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.schemas import parsed_schema, schema_text
+
+MAGIC_BYTE = 0
+HEADER = struct.Struct(">bI")
+
+R = TypeVar("R", bound=Record)
+
+
+class SerdeError(ParkLinkError):
+    """A record could not be encoded or decoded; says where the record came from when known."""
+
+    reason = "serde"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        topic: str | None = None,
+        partition: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        where = ""
+        if topic is not None:
+            where = f" ({topic}"
+            if partition is not None:
+                where += f"[{partition}]"
+            if offset is not None:
+                where += f"@{offset}"
+            where += ")"
+        super().__init__(message + where)
+        self.topic, self.partition, self.offset = topic, partition, offset
+
+
+class WrongMagicByte(SerdeError):
+    reason = "wrong-magic-byte"
+
+
+class TruncatedRecord(SerdeError):
+    reason = "truncated"
+
+
+class UnknownSchemaId(SerdeError):
+    reason = "unknown-schema-id"
+
+
+class SchemaMismatch(SerdeError):
+    reason = "schema-mismatch"
+
+
+class InvalidRecord(SerdeError):
+    """Decoded fine, but the record breaks the contract (e.g. a negative quantity)."""
+
+    reason = "invalid-record"
+
+
+class SchemaSource(Protocol):
+    """What the serde needs from a schema registry."""
+
+    def register(self, subject: str, schema: str) -> int: ...
+
+    def schema_by_id(self, schema_id: int) -> str: ...
+
+
+def encode_body(schema: Any, record: dict[str, Any]) -> bytes:
+    buf = io.BytesIO()
+    schemaless_writer(buf, schema, record)
+    return buf.getvalue()
+
+
+def decode_body(writer: Any, reader: Any, body: bytes) -> dict[str, Any]:
+    buf = io.BytesIO(body)
+    try:
+        record = schemaless_reader(buf, writer, reader)
+    except SchemaResolutionError as exc:
+        raise SchemaMismatch(
+            f"a {_name(writer)} (writer schema) cannot be read as a {_name(reader)}"
+        ) from exc
+    if buf.tell() != len(body):
+        raise SchemaMismatch(f"{len(body) - buf.tell()} bytes left after the record")
+    if not isinstance(record, dict):
+        raise SchemaMismatch(f"decoded a {type(record).__name__}, not a record")
+    return record
+
+
+def _name(schema: Any) -> str:
+    return str(schema.get("name", "?")).rsplit(".", 1)[-1] if isinstance(schema, dict) else "?"
+
+
+def split_frame(data: bytes | None) -> tuple[int, bytes]:
+    """(schema id, Avro body) of a Confluent-framed value."""
+    if data is None:
+        raise TruncatedRecord("empty value (tombstone) where a record was expected")
+    if len(data) < HEADER.size:
+        raise TruncatedRecord(f"value of {len(data)} bytes is shorter than the 5-byte header")
+    magic, schema_id = HEADER.unpack_from(data)
+    if magic != MAGIC_BYTE:
+        raise WrongMagicByte(f"first byte is {magic}, not the Confluent magic byte 0")
+    return schema_id, data[HEADER.size :]
+
+
+class Serializer(Generic[R]):
+    """Model -> Confluent-framed bytes for one record type on one topic."""
+
+    def __init__(self, registry: SchemaSource, model: type[R], subject: str) -> None:
+        self.model = model
+        self.subject = subject
+        self._registry = registry
+        self._schema = parsed_schema(model.schema_name)
+        self._header: bytes | None = None
+
+    @property
+    def schema_id(self) -> int:
+        return int(HEADER.unpack(self.header)[1])
+
+    @property
+    def header(self) -> bytes:
+        if self._header is None:
+            schema_id = self._registry.register(self.subject, schema_text(self.model.schema_name))
+            self._header = HEADER.pack(MAGIC_BYTE, schema_id)
+        return self._header
+
+    def serialize(self, record: R) -> bytes:
+        try:
+            body = encode_body(self._schema, record.to_avro())
+        except (ValueError, TypeError, KeyError) as exc:
+            raise SchemaMismatch(
+                f"{self.model.schema_name} does not fit its schema: {exc}"
+            ) from exc
+        return self.header + body
+
+
+class Deserializer(Generic[R]):
+    """Confluent-framed bytes -> validated model, resolving the writer's schema (by id) to
+    this code's reader schema, so records written with an older or newer compatible schema
+    still decode."""
+
+    def __init__(self, registry: SchemaSource, model: type[R]) -> None:
+        self.model = model
+        self._registry = registry
+        self._reader = parsed_schema(model.schema_name)
+        self._writers: dict[int, Any] = {}
+
+    def _writer(self, schema_id: int) -> Any:
+        writer = self._writers.get(schema_id)
+        if writer is None:
+            try:
+                text = self._registry.schema_by_id(schema_id)
+            except ParkLinkError as exc:
+                raise UnknownSchemaId(f"schema id {schema_id} unknown to the registry") from exc
+            writer = parse_schema(json.loads(text))
+            self._writers[schema_id] = writer
+        return writer
+
+    def decode_dict(
+        self,
+        data: bytes | None,
+        *,
+        topic: str | None = None,
+        partition: int | None = None,
+        offset: int | None = None,
+    ) -> dict[str, Any]:
+        try:
+            schema_id, body = split_frame(data)
+            return decode_body(self._writer(schema_id), self._reader, body)
+        except SerdeError as exc:
+            raise type(exc)(str(exc), topic=topic, partition=partition, offset=offset) from exc
+        except (EOFError, ValueError, TypeError, IndexError, KeyError, struct.error) as exc:
+            raise SchemaMismatch(
+                f"not a {self.model.schema_name} body: {type(exc).__name__}: {exc}",
+                topic=topic,
+                partition=partition,
+                offset=offset,
+            ) from exc
+
+    def deserialize(
+        self,
+        data: bytes | None,
+        *,
+        topic: str | None = None,
+        partition: int | None = None,
+        offset: int | None = None,
+    ) -> R:
+        raw = self.decode_dict(data, topic=topic, partition=partition, offset=offset)
+        try:
+            record: R = self.model.model_validate(raw)
+        except ValueError as exc:
+            raise InvalidRecord(
+                f"{self.model.schema_name} breaks the contract: {exc}",
+                topic=topic,
+                partition=partition,
+                offset=offset,
+            ) from exc
+        return record
+
+
+class GenericDeserializer:
+    """Bytes -> plain dict with the writer's own schema (for `parklink subscribe`)."""
+
+    def __init__(self, registry: SchemaSource) -> None:
+        self._registry = registry
+        self._writers: dict[int, Any] = {}
+
+    def deserialize(self, data: bytes | None) -> dict[str, Any]:
+        schema_id, body = split_frame(data)
+        writer = self._writers.get(schema_id)
+        if writer is None:
+            try:
+                writer = parse_schema(json.loads(self._registry.schema_by_id(schema_id)))
+            except ParkLinkError as exc:
+                raise UnknownSchemaId(f"schema id {schema_id} unknown to the registry") from exc
+            self._writers[schema_id] = writer
+        try:
+            return decode_body(writer, writer, body)
+        except (EOFError, ValueError, TypeError, IndexError, struct.error) as exc:
+            raise SchemaMismatch(f"body does not match schema {schema_id}: {exc}") from exc

@@ -1,0 +1,51 @@
+"""Settings shared by every service: read from `PARKLINK_*` environment variables, validated
+at start so a bad value stops the process with one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from parklink.eventkit.errors import ParkLinkError
+
+ENV_PREFIX = "PARKLINK_"
+
+
+class Settings(BaseSettings):
+    """Common settings; each service's `config.py` extends this class."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    state_dir: Path = Field(Path(".parklink"), description="Kafka data, SQLite, tokens, logs.")
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "parklink", description="Downloaded jars, outside the repo."
+    )
+    kafka_bootstrap: str = Field(
+        "127.0.0.1:9092", min_length=3, description="Comma-separated host:port list."
+    )
+    topic_prefix: str = Field("alliance.", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
+    registry_url: str = Field("http://127.0.0.1:8081", pattern=r"^https?://")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S], **overrides: Any) -> S:
+    """Build settings from the environment; turn validation errors into one clear message."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        raise ParkLinkError("invalid setting: " + "; ".join(problems)) from exc

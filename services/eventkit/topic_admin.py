@@ -1,0 +1,116 @@
+"""Make the cluster's topics match the catalog, idempotently, refusing what Kafka cannot do."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.errors import KafkaError
+
+from parklink.eventkit.bus import KafkaUnavailable, admin
+from parklink.eventkit.catalog import Catalog, TopicSpec
+from parklink.eventkit.errors import ParkLinkError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ApplyReport:
+    created: list[str] = field(default_factory=list)
+    grown: list[str] = field(default_factory=list)
+    reconfigured: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.grown or self.reconfigured)
+
+
+def apply_catalog(
+    catalog: Catalog, bootstrap: list[str], prefix: str, only: list[str] | None = None
+) -> ApplyReport:
+    """Create missing topics, add partitions and set configs where the catalog asks for more.
+
+    Raises ParkLinkError, before changing anything, for what Kafka cannot do: fewer
+    partitions than the topic has, or a different replication factor."""
+    report = ApplyReport()
+    client = admin(bootstrap)
+    try:
+        brokers = len(client.describe_cluster()["brokers"])
+        specs = [s for s in catalog.topics.values() if only is None or s.role in only]
+        existing = {t["name"]: t for t in client.describe_topics() if not t.get("error_code")}
+        plans: list[tuple[TopicSpec, int]] = []
+        for spec in specs:
+            rf = min(spec.replication_factor, brokers)
+            if rf < spec.replication_factor:
+                report.notes.append(
+                    f"{spec.topic(prefix)}: replication {rf} instead of "
+                    f"{spec.replication_factor} (the cluster has {brokers} broker(s))"
+                )
+            current = existing.get(spec.topic(prefix))
+            if current is not None:
+                have = len(current["partitions"])
+                have_rf = len(current["partitions"][0]["replica_nodes"])
+                if spec.partitions < have:
+                    raise ParkLinkError(
+                        f"{spec.topic(prefix)} has {have} partitions and the catalog asks for "
+                        f"{spec.partitions}: Kafka cannot remove partitions"
+                    )
+                if have_rf != rf:
+                    raise ParkLinkError(
+                        f"{spec.topic(prefix)} has replication factor {have_rf}, the catalog "
+                        f"gives {rf}: changing it needs a partition reassignment, not `apply`"
+                    )
+            plans.append((spec, rf))
+        for spec, rf in plans:
+            _apply_one(client, spec, rf, prefix, existing, report)
+    except KafkaError as exc:
+        raise KafkaUnavailable(f"topic admin failed: {exc}") from exc
+    finally:
+        client.close()
+    return report
+
+
+def _apply_one(
+    client: object,
+    spec: TopicSpec,
+    rf: int,
+    prefix: str,
+    existing: dict[str, dict[str, object]],
+    report: ApplyReport,
+) -> None:
+    name = spec.topic(prefix)
+    wanted = spec.configs(rf)
+    current = existing.get(name)
+    if current is None:
+        client.create_topics(  # type: ignore[attr-defined]
+            {name: {"num_partitions": spec.partitions, "replication_factor": rf, "configs": wanted}}
+        )
+        report.created.append(name)
+        return
+    partitions = current["partitions"]
+    if isinstance(partitions, list) and spec.partitions > len(partitions):
+        client.create_partitions({name: spec.partitions})  # type: ignore[attr-defined]
+        report.grown.append(name)
+    resource = ConfigResource(ConfigResourceType.TOPIC, name, configs=dict.fromkeys(wanted))
+    result = client.describe_configs([resource], config_filter="all")  # type: ignore[attr-defined]
+    have = _config_values(result)
+    diff = {k: v for k, v in wanted.items() if have.get(k) != v}
+    if diff:
+        client.alter_configs(  # type: ignore[attr-defined]
+            [ConfigResource(ConfigResourceType.TOPIC, name, configs=diff)], incremental=True
+        )
+        report.reconfigured.append(f"{name} ({', '.join(f'{k}={v}' for k, v in diff.items())})")
+    elif name not in report.grown:
+        report.unchanged.append(name)
+
+
+def _config_values(result: dict[str, dict[str, dict[str, dict[str, object]]]]) -> dict[str, str]:
+    """Flatten kafka-python's describe_configs answer to {config name: value}."""
+    values: dict[str, str] = {}
+    for by_name in result.get("topic", {}).values():
+        for key, entry in by_name.items():
+            values[key] = str(entry.get("value"))
+    return values

@@ -1,0 +1,15 @@
+"""Settings of the local Kafka runner."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from parklink.eventkit.settings import Settings
+
+
+class KafkaLocalSettings(Settings):
+    kafka_base_port: int = Field(9092, ge=1024, le=65000, description="Node n listens on base+2n.")
+    kafka_heap_mb: int = Field(512, ge=256, le=8192)
+    kafka_start_timeout_s: float = Field(90.0, gt=0)
+    java: str = Field("java", min_length=1)
+    mvn: str = Field("mvn", min_length=1)

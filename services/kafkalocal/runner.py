@@ -1,0 +1,376 @@
+"""Fetch, configure, start, watch and stop a local KRaft cluster of 1 or 3 nodes.
+
+Layout under the state dir: `kafka/cluster.json` (what was started) and per node
+`kafka/node-N/{server.properties,data/,kafka.log,pid}`. Jars are cached under the cache dir
+(`kafka-<version>/libs`), shared by every checkout on the machine."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from parklink.eventkit.bus import KafkaUnavailable, wait_for_kafka
+from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.paths import DEPLOY_DIR
+from parklink.kafkalocal.config import KafkaLocalSettings
+
+log = logging.getLogger(__name__)
+
+RECIPE_DIR = DEPLOY_DIR / "kafka"
+POM = RECIPE_DIR / "pom.xml"
+
+
+def kafka_version() -> str:
+    match = re.search(r"<kafka.version>([^<]+)</kafka.version>", POM.read_text(encoding="utf-8"))
+    if not match:
+        raise ParkLinkError(f"{POM} does not set <kafka.version>")
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class Node:
+    node_id: int
+    broker_port: int
+    controller_port: int
+    home: Path
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "kafka.log"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.broker_port}"
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    node: Node
+    pid: int | None
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) counts as gone.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return f"(no log at {path})"
+    return "\n".join(text[-lines:])
+
+
+class LocalKafka:
+    def __init__(self, settings: KafkaLocalSettings) -> None:
+        self.settings = settings
+        self.home = settings.state_dir.resolve() / "kafka"
+        self.version = kafka_version()
+        self.libs = settings.cache_dir.expanduser().resolve() / f"kafka-{self.version}" / "libs"
+
+    # -- layout -----------------------------------------------------------------------------
+    def _cluster_file(self) -> Path:
+        return self.home / "cluster.json"
+
+    def nodes(self, count: int | None = None) -> list[Node]:
+        if count is None:
+            count = self._recorded_nodes()
+        base = self.settings.kafka_base_port
+        return [
+            Node(i, base + 2 * i, base + 2 * i + 1, self.home / f"node-{i}") for i in range(count)
+        ]
+
+    def _recorded_nodes(self) -> int:
+        try:
+            doc = json.loads(self._cluster_file().read_text())
+            return int(doc["nodes"])
+        except FileNotFoundError:
+            return 1
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ParkLinkError(
+                f"state dir looks corrupt: {self._cluster_file()} is unreadable ({exc}); "
+                f"remove {self.home} to start afresh"
+            ) from exc
+
+    def bootstrap(self, count: int | None = None) -> str:
+        return ",".join(n.bootstrap for n in self.nodes(count))
+
+    # -- jars -------------------------------------------------------------------------------
+    def ensure_jars(self) -> Path:
+        marker = self.libs.parent / ".complete"
+        if marker.exists():
+            return self.libs
+        if shutil.which(self.settings.mvn) is None:
+            raise ParkLinkError("Maven (mvn) is not installed; it fetches Kafka's jars")
+        log.info("fetching Apache Kafka %s jars with Maven into %s", self.version, self.libs)
+        tmp = self.libs.parent / "libs.partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        cmd = [
+            self.settings.mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={tmp}",
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+        if proc.returncode != 0:
+            raise ParkLinkError(
+                "Maven could not fetch Kafka's jars:\n" + (proc.stdout + proc.stderr)[-2000:]
+            )
+        shutil.rmtree(self.libs, ignore_errors=True)
+        tmp.rename(self.libs)
+        marker.write_text(self.version)
+        return self.libs
+
+    def _java(self, main: str, *args: str, heap_mb: int = 256) -> list[str]:
+        return [
+            self.settings.java,
+            f"-Xms{heap_mb}m",
+            f"-Xmx{heap_mb}m",
+            f"-Dlog4j2.configurationFile={RECIPE_DIR / 'log4j2.properties'}",
+            "-Djava.awt.headless=true",
+            "-cp",
+            f"{self.libs}/*",
+            main,
+            *args,
+        ]
+
+    # -- status -----------------------------------------------------------------------------
+    def status(self) -> list[NodeStatus]:
+        out = []
+        for node in self.nodes():
+            pid = None
+            if node.pid_file.exists():
+                try:
+                    candidate = int(node.pid_file.read_text().strip())
+                except ValueError:
+                    candidate = 0
+                if candidate > 0 and _pid_alive(candidate):
+                    pid = candidate
+            out.append(NodeStatus(node, pid))
+        return out
+
+    def running(self) -> bool:
+        return any(s.running for s in self.status())
+
+    # -- up ---------------------------------------------------------------------------------
+    def up(self, count: int = 1) -> str:
+        if count not in (1, 3):
+            raise ParkLinkError("--nodes must be 1 or 3")
+        live = [s for s in self.status() if s.running]
+        if live:
+            ports = ", ".join(str(s.node.broker_port) for s in live)
+            raise ParkLinkError(
+                f"Kafka is already running (pid {live[0].pid}, port {ports}); "
+                "use `parklink kafka status`, or `parklink kafka down` first"
+            )
+        nodes = self.nodes(count)
+        for node in nodes:
+            for port in (node.broker_port, node.controller_port):
+                if _port_open(port):
+                    raise ParkLinkError(
+                        f"port {port} on 127.0.0.1 is already taken by another program; "
+                        "stop it or set PARKLINK_KAFKA_BASE_PORT"
+                    )
+        if shutil.which(self.settings.java) is None:
+            raise ParkLinkError("Java (17 or newer) is not installed; the local Kafka needs it")
+        self.ensure_jars()
+        recorded = self._cluster_file()
+        if recorded.exists() and self._recorded_nodes() != count:
+            raise ParkLinkError(
+                f"{self.home} holds a {self._recorded_nodes()}-node cluster; "
+                f"remove it (`parklink kafka down --wipe`) to start a {count}-node one"
+            )
+        cluster_id = self._cluster_id()
+        self.home.mkdir(parents=True, exist_ok=True)
+        recorded.write_text(json.dumps({"nodes": count, "cluster_id": cluster_id}))
+        for node in nodes:
+            self._configure(node, nodes)
+            self._format(node, cluster_id)
+        for node in nodes:
+            self._start(node)
+        try:
+            self._wait_ready(nodes)
+        except ParkLinkError:
+            self.down()
+            raise
+        return ",".join(n.bootstrap for n in nodes)
+
+    def _cluster_id(self) -> str:
+        try:
+            doc = json.loads(self._cluster_file().read_text())
+            return str(doc["cluster_id"])
+        except (FileNotFoundError, KeyError, ValueError):
+            raw = uuid.uuid4().bytes
+            return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _configure(self, node: Node, nodes: list[Node]) -> None:
+        node.home.mkdir(parents=True, exist_ok=True)
+        replication = min(3, len(nodes))
+        template = (RECIPE_DIR / "server.properties.template").read_text(encoding="utf-8")
+        props = template.format(
+            node_id=node.node_id,
+            voters=",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes),
+            broker_port=node.broker_port,
+            controller_port=node.controller_port,
+            data_dir=node.data_dir,
+            replication=replication,
+            min_isr=2 if replication >= 3 else 1,
+        )
+        (node.home / "server.properties").write_text(props, encoding="utf-8")
+
+    def _format(self, node: Node, cluster_id: str) -> None:
+        meta = node.data_dir / "meta.properties"
+        if meta.exists():
+            text = meta.read_text(errors="replace")
+            if f"cluster.id={cluster_id}" not in text:
+                raise ParkLinkError(
+                    f"state dir looks corrupt: {meta} belongs to another cluster; "
+                    f"remove {self.home} (`parklink kafka down --wipe`) to start afresh"
+                )
+            return
+        if node.data_dir.exists() and any(node.data_dir.iterdir()):
+            raise ParkLinkError(
+                f"state dir looks corrupt: {node.data_dir} has data but no meta.properties; "
+                f"remove {self.home} (`parklink kafka down --wipe`) to start afresh"
+            )
+        cmd = self._java(
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(node.home / "server.properties"),
+            "--ignore-formatted",
+        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+        if proc.returncode != 0:
+            raise ParkLinkError(
+                f"formatting Kafka storage for node {node.node_id} failed: "
+                + (proc.stdout + proc.stderr).strip()[-1500:]
+            )
+
+    def _start(self, node: Node) -> None:
+        cmd = self._java(
+            "kafka.Kafka", str(node.home / "server.properties"), heap_mb=self.settings.kafka_heap_mb
+        )
+        with node.log_file.open("ab") as out:
+            proc = subprocess.Popen(  # noqa: S603
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=node.home,
+            )
+        node.pid_file.write_text(str(proc.pid))
+        log.info("started Kafka node %d (pid %d) on %s", node.node_id, proc.pid, node.bootstrap)
+
+    def _wait_ready(self, nodes: list[Node]) -> None:
+        deadline = time.monotonic() + self.settings.kafka_start_timeout_s
+        bootstrap = [n.bootstrap for n in nodes]
+        while True:
+            dead = [s.node for s in self.status() if not s.running]
+            if dead:
+                node = dead[0]
+                raise ParkLinkError(
+                    f"Kafka node {node.node_id} exited during start; last lines of "
+                    f"{node.log_file}:\n{_tail(node.log_file)}"
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                node = nodes[0]
+                limit = self.settings.kafka_start_timeout_s
+                raise ParkLinkError(
+                    f"Kafka did not become ready within {limit:.0f}s; "
+                    f"last lines of {node.log_file}:\n{_tail(node.log_file)}"
+                )
+            try:
+                wait_for_kafka(bootstrap, brokers=len(nodes), timeout_s=min(5.0, remaining))
+                return
+            except KafkaUnavailable:
+                continue
+
+    # -- down -------------------------------------------------------------------------------
+    def down(self, wipe: bool = False, timeout_s: float = 30.0) -> list[int]:
+        """Stop every node (SIGTERM, then SIGKILL after `timeout_s`); returns the pids stopped."""
+        stopped = []
+        statuses = self.status()
+        for st in statuses:
+            if st.pid is not None:
+                self._signal(st.pid, signal.SIGTERM)
+                stopped.append(st.pid)
+        deadline = time.monotonic() + timeout_s
+        for pid in stopped:
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _pid_alive(pid):
+                log.warning("Kafka pid %d ignored SIGTERM for %.0fs; killing it", pid, timeout_s)
+                self._signal(pid, signal.SIGKILL)
+                while _pid_alive(pid):
+                    time.sleep(0.05)
+        for st in statuses:
+            st.node.pid_file.unlink(missing_ok=True)
+            while _port_open(st.node.broker_port) and time.monotonic() < deadline + 5:
+                time.sleep(0.1)
+        if wipe:
+            shutil.rmtree(self.home, ignore_errors=True)
+        return stopped
+
+    @staticmethod
+    def _signal(pid: int, sig: signal.Signals) -> None:
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            os.kill(pid, sig)
+
+
+def iter_lines(statuses: list[NodeStatus]) -> Iterator[str]:
+    for st in statuses:
+        state = f"running (pid {st.pid})" if st.running else "stopped"
+        yield f"node {st.node.node_id}: {st.node.bootstrap} {state}  log: {st.node.log_file}"

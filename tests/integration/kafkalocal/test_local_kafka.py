@@ -1,0 +1,96 @@
+"""`parklink kafka up/down` and `topics apply` on a real broker, seen by an independent client."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient
+from conftest import _free_pair
+
+from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.topic_admin import apply_catalog
+from parklink.kafkalocal.config import KafkaLocalSettings
+from parklink.kafkalocal.runner import LocalKafka
+
+pytestmark = pytest.mark.broker
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "parklink.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=180,
+    )
+
+
+def test_up_apply_twice_list_with_confluent_then_down(tmp_path: Path) -> None:
+    import os
+
+    base = _free_pair()
+    env = {
+        **os.environ,
+        "PARKLINK_STATE_DIR": str(tmp_path / "state"),
+        "PARKLINK_KAFKA_BASE_PORT": str(base),
+        "PARKLINK_KAFKA_BOOTSTRAP": f"127.0.0.1:{base}",
+    }
+    up = _cli(env, "kafka", "up")
+    assert up.returncode == 0, up.stderr
+    try:
+        again = _cli(env, "kafka", "up")
+        assert again.returncode == 1
+        assert again.stderr.strip().startswith("error: Kafka is already running")
+        assert "Traceback" not in again.stderr
+
+        first = _cli(env, "topics", "apply")
+        assert first.returncode == 0, first.stderr
+        assert "created:" in first.stdout
+        second = _cli(env, "topics", "apply")
+        assert second.returncode == 0, second.stderr
+        assert "created" not in second.stdout and "reconfigured" not in second.stdout
+        assert "unchanged: alliance.orders.v1" in second.stdout
+
+        listed = AdminClient({"bootstrap.servers": f"127.0.0.1:{base}"}).list_topics(timeout=10)
+        catalog = load_catalog()
+        for spec in catalog.topics.values():
+            meta = listed.topics[spec.topic("alliance.")]
+            assert len(meta.partitions) == spec.partitions
+        status = _cli(env, "kafka", "status")
+        assert status.returncode == 0 and "running" in status.stdout
+    finally:
+        down = _cli(env, "kafka", "down")
+    assert down.returncode == 0, down.stderr
+    assert not _port_open(base)
+    jvms = subprocess.run(["pgrep", "-f", f"{tmp_path}/state"], capture_output=True, text=True)
+    assert jvms.stdout.strip() == ""
+    assert _cli(env, "kafka", "status").returncode == 1
+
+
+def test_apply_refuses_fewer_partitions(kafka_bootstrap: str, topic_prefix: str) -> None:
+    catalog = load_catalog()
+    orders = catalog["orders"]
+    shrunk = type(catalog)({"orders": type(orders)(**{**orders.__dict__, "partitions": 2})})
+    with pytest.raises(ParkLinkError, match="Kafka cannot remove partitions"):
+        apply_catalog(shrunk, kafka_bootstrap.split(","), topic_prefix)
+
+
+def test_corrupt_state_dir_is_one_clear_error(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    (state / "kafka").mkdir(parents=True)
+    (state / "kafka" / "cluster.json").write_text("{not json")
+    kafka = LocalKafka(KafkaLocalSettings(state_dir=state, kafka_base_port=_free_pair()))
+    with pytest.raises(ParkLinkError, match="state dir looks corrupt"):
+        kafka.up(1)
