@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from parklink.eventkit.bus import admin
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.topic_admin import apply_catalog
-from parklink.kafkalocal.config import KafkaLocalSettings
-from parklink.kafkalocal.runner import LocalKafka
+from parklink.kafkalocal.runner import ephemeral_kafka
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -58,16 +62,15 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield given
         return
     state = tmp_path_factory.mktemp("kafka-state")
-    settings = KafkaLocalSettings(state_dir=state, kafka_base_port=_free_pair())
-    kafka = LocalKafka(settings)
+    cluster = ephemeral_kafka(state, _free_pair())
     try:
-        bootstrap = kafka.up(1)
+        bootstrap = cluster.__enter__()
     except ParkLinkError as exc:
         broker_unavailable(str(exc))
     try:
         yield bootstrap
     finally:
-        kafka.down(wipe=True)
+        cluster.__exit__(None, None, None)
 
 
 @pytest.fixture
@@ -113,3 +116,71 @@ def state_dir(tmp_path: Path) -> Path:
     path = tmp_path / "state"
     path.mkdir()
     return path
+
+
+def wait_http_ready(
+    url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 60
+) -> None:
+    """Poll `url` until it answers 200; fail with the service's log tail if it dies or hangs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"service exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}"
+            )
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout}s:\n{log_path.read_text()[-3000:]}")
+
+
+def start_service(
+    module: str, env: dict[str, str], log_path: Path, ready_url: str, *args: str
+) -> subprocess.Popen[bytes]:
+    """Run `python -m <module>` with `env` added to the environment, wait until ready."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_http_ready(ready_url, proc, log_path)
+    except RuntimeError:
+        stop_service(proc)
+        raise
+    return proc
+
+
+def stop_service(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """ParkLink's registry on a free port, storing into a fresh `_schemas` topic."""
+    port = free_port()
+    logs = tmp_path_factory.mktemp("registry")
+    env = {
+        "PARKLINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "PARKLINK_REGISTRY_HOST": "127.0.0.1",
+        "PARKLINK_REGISTRY_PORT": str(port),
+        "PARKLINK_REGISTRY_TOPIC": f"_schemas.{uuid.uuid4().hex[:8]}",
+        "PARKLINK_STATE_DIR": str(logs),
+    }
+    url = f"http://127.0.0.1:{port}"
+    proc = start_service("parklink.registry", env, logs / "registry.log", f"{url}/readyz")
+    try:
+        yield url
+    finally:
+        stop_service(proc)

@@ -18,6 +18,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -374,3 +375,14 @@ def iter_lines(statuses: list[NodeStatus]) -> Iterator[str]:
     for st in statuses:
         state = f"running (pid {st.pid})" if st.running else "stopped"
         yield f"node {st.node.node_id}: {st.node.bootstrap} {state}  log: {st.node.log_file}"
+
+
+@contextmanager
+def ephemeral_kafka(state_dir: Path, base_port: int, nodes: int = 1) -> Iterator[str]:
+    """A throw-away cluster for tests and benchmarks: yields its bootstrap, wipes it after."""
+    kafka = LocalKafka(KafkaLocalSettings(state_dir=state_dir, kafka_base_port=base_port))
+    bootstrap = kafka.up(nodes)
+    try:
+        yield bootstrap
+    finally:
+        kafka.down(wipe=True)

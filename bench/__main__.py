@@ -1,0 +1,43 @@
+"""`make bench`: start a throw-away local Kafka, run every benchmark, print one table."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.harness import BenchContext, Row, free_base_port, print_table
+
+from parklink.kafkalocal.runner import ephemeral_kafka
+
+# Benchmark modules, each with `run(ctx) -> list[Row]`, in the order the table shows them.
+BENCHES = (
+    "bench.serde",
+    "bench.producer",
+)
+
+
+def main() -> int:
+    rows: list[Row] = []
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="parklink-bench-") as tmp:
+        print("starting a throw-away Kafka for the benchmarks ...", file=sys.stderr, flush=True)
+        with ephemeral_kafka(Path(tmp) / "state", free_base_port()) as bootstrap:
+            ctx = BenchContext(bootstrap=bootstrap, workdir=Path(tmp))
+            for name in BENCHES:
+                print(f"running {name} ...", file=sys.stderr, flush=True)
+                try:
+                    rows.extend(importlib.import_module(name).run(ctx))
+                except Exception as exc:  # a broken bench must not hide the others' figures
+                    failed = True
+                    rows.append(
+                        Row(name, "FAILED", float("nan"), "", f"{type(exc).__name__}: {exc}")
+                    )
+            ctx.close()
+    print_table(rows)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
