@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import BenchContext, Row, free_base_port, print_table
-
 from parklink.kafkalocal.runner import ephemeral_kafka
 
 # Benchmark modules, each with `run(ctx) -> list[Row]`, in the order the table shows them.
