@@ -42,13 +42,14 @@ def apply_catalog(
         specs = [s for s in catalog.topics.values() if only is None or s.role in only]
         existing = {t["name"]: t for t in client.describe_topics() if not t.get("error_code")}
         plans: list[tuple[TopicSpec, int]] = []
+        lowered = [s.topic(prefix) for s in specs if s.replication_factor > brokers]
+        if lowered:
+            report.notes.append(
+                f"the cluster has {brokers} broker(s): replication factor lowered to {brokers} "
+                f"for {', '.join(lowered)}"
+            )
         for spec in specs:
             rf = min(spec.replication_factor, brokers)
-            if rf < spec.replication_factor:
-                report.notes.append(
-                    f"{spec.topic(prefix)}: replication {rf} instead of "
-                    f"{spec.replication_factor} (the cluster has {brokers} broker(s))"
-                )
             current = existing.get(spec.topic(prefix))
             if current is not None:
                 have = len(current["partitions"])
