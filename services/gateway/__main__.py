@@ -1,0 +1,3 @@
+from parklink.gateway.app import main
+
+main()

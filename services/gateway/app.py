@@ -1,0 +1,326 @@
+"""The gateway's wiring: FastAPI routes over the ingest rules, the Kafka sink, tokens, rate
+limits and metrics; `main()` runs it under uvicorn until SIGTERM/SIGINT, then flushes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from parklink.eventkit.contracts import PARK_EVENT_MODELS, ParkEvent
+from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.logs import configure_logging
+from parklink.eventkit.metrics import (
+    GATEWAY_EVENTS_ACCEPTED,
+    GATEWAY_EVENTS_REJECTED,
+    GATEWAY_PRODUCE_SECONDS,
+    counter,
+    histogram,
+    new_registry,
+)
+from parklink.eventkit.registry_client import RegistryClient
+from parklink.eventkit.settings import load_settings
+from parklink.eventkit.tokens import TokenStore
+from parklink.eventkit.web import error_response, ops_router
+from parklink.gateway.asyncapi import asyncapi_document
+from parklink.gateway.config import GatewaySettings
+from parklink.gateway.ingest import (
+    Rejection,
+    admit,
+    authenticate,
+    body_too_large,
+    check_content_type,
+    check_declared_length,
+    parse_items,
+)
+from parklink.gateway.ratelimit import RateLimiter
+from parklink.gateway.sink import KafkaSink
+from parklink.publisher.encoding import EventEncoder
+from parklink.publisher.errors import DeliveryFailed
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+HTTP ingest for member parks of the ParkLink alliance network.
+
+Each park publishes its order, shipment and capacity events with its own bearer token
+(`parklink token issue --park ID`). A request holds one event object or an array of them; a
+batch is all or nothing. `202` is returned only after Kafka acknowledged every event of the
+request (acks=all); on `503` nothing of the request counts as accepted.
+
+**Retries are safe.** Resending a request with the same `event_id`s may write the events to
+Kafka a second time, but the network de-duplicates by `event_id`: the detector ignores an
+`event_id` it has seen, so a repeated event changes nothing (DESIGN §4). Always retry a 503 or
+a timeout with the same body.
+
+Errors are JSON `{"error": {"code", "message", "details"}}`; for 403 and 422 each detail names
+the item's `index` in the batch and the field `path` inside it.
+"""
+
+
+class Sink(Protocol):
+    async def publish(self, kind: str, events: Sequence[ParkEvent]) -> None: ...
+
+    async def ready(self) -> dict[str, str]: ...
+
+    def warm_up(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Accepted(BaseModel):
+    accepted: int = Field(description="How many events Kafka acknowledged.")
+    event_ids: list[str] = Field(description="Their event ids, in request order.")
+
+
+class ErrorDetail(BaseModel):
+    index: int | None = Field(None, description="Position of the item in the batch.")
+    path: str = Field("", description="Field path inside the item, e.g. value.currency.")
+    message: str
+    type: str | None = None
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo
+
+
+def _error_doc(text: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": text}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error_doc("The body is not valid JSON."),
+    401: _error_doc("No, unknown or revoked bearer token."),
+    403: _error_doc("An operator token, or an event of another park (source_park / park_id)."),
+    413: _error_doc("Body larger than the limit, or more events than the batch limit."),
+    415: _error_doc("Content-Type is not application/json."),
+    422: _error_doc("Schema violations, each with the item index and field path."),
+    429: _error_doc("The park's event rate limit; see the Retry-After header."),
+    503: _error_doc("Kafka or the schema registry unavailable; nothing was accepted."),
+}
+
+_STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it grows past `limit` (never held whole)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise body_too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(
+    settings: GatewaySettings,
+    tokens: TokenStore,
+    sink: Sink,
+    clock: Callable[[], float] = time.monotonic,
+) -> FastAPI:
+    registry = new_registry("gateway")
+    accepted = counter(
+        registry, GATEWAY_EVENTS_ACCEPTED, "Events acknowledged by Kafka.", ("park", "kind")
+    )
+    rejected = counter(
+        registry,
+        GATEWAY_EVENTS_REJECTED,
+        "Events refused, by reason (the error code).",
+        ("park", "kind", "reason"),
+    )
+    produce_seconds = histogram(
+        registry,
+        GATEWAY_PRODUCE_SECONDS,
+        "Time from handing a request to Kafka to its acks.",
+        ("kind",),
+    )
+    limiter = RateLimiter(settings.gateway_rate_per_s, settings.gateway_rate_burst)
+    limit = settings.gateway_max_body_bytes
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.get_running_loop().run_in_executor(None, sink.warm_up)
+        try:
+            yield
+        finally:
+            log.info("shutting down: flushing the producer")
+            sink.close()
+            tokens.close()
+
+    app = FastAPI(
+        title="ParkLink gateway",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.include_router(ops_router(registry, sink.ready))
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "invalid_request", "the request is malformed", [])
+
+    def ingest(kind: str) -> Callable[[Request], Awaitable[JSONResponse]]:
+        async def handler(request: Request) -> JSONResponse:
+            park = "unknown"
+            try:
+                park = authenticate(tokens, request.headers.get("authorization")).name
+                check_content_type(request.headers.get("content-type"))
+                check_declared_length(request.headers.get("content-length"), limit)
+                items = parse_items(await read_limited(request, limit), settings.gateway_max_batch)
+                events = admit(kind, items, park)
+                wait = limiter.take(park, len(events), clock())
+                if wait:
+                    raise Rejection(
+                        429,
+                        "rate_limited",
+                        f"park {park} is over its rate of {settings.gateway_rate_per_s:g} "
+                        f"events/s; retry in {math.ceil(wait)}s",
+                        headers={"Retry-After": str(math.ceil(wait))},
+                        events=len(events),
+                    )
+                started = time.perf_counter()
+                try:
+                    await sink.publish(kind, events)
+                except DeliveryFailed as exc:
+                    raise Rejection(
+                        503,
+                        "unavailable",
+                        f"{exc}; nothing of this request was accepted: retry it with the "
+                        "same event_ids",
+                        headers={"Retry-After": "5"},
+                        events=len(events),
+                    ) from exc
+                produce_seconds.labels(kind).observe(time.perf_counter() - started)
+            except Rejection as rej:
+                rejected.labels(park, kind, rej.code).inc(rej.events)
+                return error_response(
+                    rej.status, rej.code, rej.message, rej.details, headers=rej.headers
+                )
+            accepted.labels(park, kind).inc(len(events))
+            return JSONResponse(
+                {"accepted": len(events), "event_ids": [e.event_id for e in events]},
+                status_code=202,
+            )
+
+        return handler
+
+    for kind, model in PARK_EVENT_MODELS.items():
+        one = {"$ref": f"#/components/schemas/{model.__name__}"}
+        app.add_api_route(
+            f"/v1/events/{kind}",
+            ingest(kind),
+            methods=["POST"],
+            status_code=202,
+            response_model=Accepted,
+            responses=ERROR_RESPONSES,
+            summary=f"Publish {kind} events",
+            description=f"One {model.__name__} or an array of 1 to {settings.gateway_max_batch} "
+            "of them; `source_park` must be the token's park. Safe to retry: the network "
+            "de-duplicates by `event_id`.",
+            tags=["events"],
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "oneOf": [
+                                    one,
+                                    {
+                                        "type": "array",
+                                        "items": one,
+                                        "minItems": 1,
+                                        "maxItems": settings.gateway_max_batch,
+                                    },
+                                ]
+                            }
+                        }
+                    },
+                }
+            },
+        )
+
+    document = asyncapi_document(settings.topic_prefix, settings.bootstrap_servers)
+
+    @app.get("/asyncapi.json", tags=["integrators"], summary="AsyncAPI 3 document of the topics")
+    async def asyncapi() -> dict[str, Any]:
+        return document
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            for model in PARK_EVENT_MODELS.values():
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[model.__name__] = schema
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def build(settings: GatewaySettings) -> FastAPI:
+    registry = RegistryClient(settings.registry_url)
+    encoder = EventEncoder(registry, settings.topic_prefix)
+    sink = KafkaSink(
+        settings.bootstrap_servers, registry, encoder, settings.gateway_produce_timeout_s
+    )
+    tokens = TokenStore.in_state_dir(settings.state_dir)
+    return create_app(settings, tokens, sink)
+
+
+def main() -> None:
+    try:
+        settings = load_settings(GatewaySettings)
+    except ParkLinkError as exc:
+        raise SystemExit(f"error: {exc}") from exc
+    configure_logging(settings.log_level, settings.log_format)
+    app = build(settings)
+    log.info(
+        "gateway on http://%s:%d (Kafka %s, registry %s, topics %s*)",
+        settings.gateway_host,
+        settings.gateway_port,
+        settings.kafka_bootstrap,
+        settings.registry_url,
+        settings.topic_prefix,
+    )
+    uvicorn.run(
+        app,
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )

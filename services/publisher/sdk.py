@@ -1,0 +1,172 @@
+"""The publisher SDK for parks with Kafka access: the gateway's validation and framing, without
+the HTTP hop.
+
+    from parklink.publisher import Publisher
+
+    with Publisher("127.0.0.1:9092", "http://127.0.0.1:8081", park_id="CN-QD-SCODA") as pub:
+        pub.publish(order_event)           # an OrderEvent, ShipmentEvent or CapacityEvent
+        pub.publish({...}, kind="orders")  # or a dict, validated like the gateway does
+        pub.flush()                        # waits for acks=all; DeliveryFailed if not
+
+Records are batched by the producer (linger/batch size); `publish` only validates, encodes and
+hands the record over. `flush()` is the point where delivery is known: it returns how many
+records were acknowledged since the last flush and raises DeliveryFailed naming the event ids
+Kafka did not take. Leaving the `with` block flushes and closes."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from parklink.eventkit.bus import producer
+from parklink.eventkit.contracts import PARK_ID_PATTERN, ParkEvent
+from parklink.eventkit.registry_client import RegistryClient, RegistryError
+from parklink.eventkit.serde import SchemaSource
+from parklink.publisher.encoding import EventEncoder
+from parklink.publisher.errors import DeliveryFailed, ForeignPark, PublishError
+from parklink.publisher.validation import check_own_park, validate_batch
+
+log = logging.getLogger(__name__)
+
+Event = ParkEvent | Mapping[str, Any]
+
+
+class Publisher:
+    """Publishes one park's events to the alliance topics (acks=all, idempotent producer)."""
+
+    def __init__(
+        self,
+        bootstrap: str | Sequence[str],
+        registry: str | SchemaSource,
+        park_id: str,
+        topic_prefix: str = "alliance.",
+        *,
+        delivery_timeout_s: float = 30.0,
+        kafka_producer: KafkaProducer | None = None,
+        **producer_overrides: Any,
+    ) -> None:
+        if not re.fullmatch(PARK_ID_PATTERN, park_id):
+            raise PublishError(f"{park_id!r} is not a park id (like CN-QD-SCODA)")
+        self.park_id = park_id
+        servers = bootstrap.split(",") if isinstance(bootstrap, str) else list(bootstrap)
+        self._own_registry = isinstance(registry, str)
+        self._registry: SchemaSource = (
+            RegistryClient(registry) if isinstance(registry, str) else registry
+        )
+        self._encoder = EventEncoder(self._registry, topic_prefix)
+        self._delivery_timeout_s = delivery_timeout_s
+        self._producer = kafka_producer or producer(
+            servers, delivery_timeout_ms=int(delivery_timeout_s * 1000), **producer_overrides
+        )
+        self._lock = threading.Lock()
+        self._failed: list[tuple[str, Exception]] = []
+        self._sent = 0
+        self._closed = False
+
+    # -- publishing ---------------------------------------------------------------------------
+    def publish(self, event: Event, kind: str | None = None) -> str:
+        """Validate, encode and hand over one event; returns its event_id."""
+        return self.publish_many([event], kind)[0]
+
+    def publish_many(self, events: Iterable[Event], kind: str | None = None) -> list[str]:
+        """Validate all the events first (all or nothing), then hand them over in order.
+        Dicts need `kind` (orders, shipments, capacity); models carry their own."""
+        models = self._validate(list(events), kind)
+        ids = []
+        for event in models:
+            ids.append(self._send(event))
+        return ids
+
+    def _validate(self, events: list[Event], kind: str | None) -> list[ParkEvent]:
+        docs = [e for e in events if not isinstance(e, ParkEvent)]
+        models = [e for e in events if isinstance(e, ParkEvent)]
+        if docs:
+            if kind is None:
+                raise PublishError("publishing dicts needs kind= (orders, shipments or capacity)")
+            check_own_park(kind, docs, self.park_id)
+            validated = iter(validate_batch(kind, docs))
+            models = [e if isinstance(e, ParkEvent) else next(validated) for e in events]
+        foreign = [
+            {"index": i, "path": "source_park", "message": f"source_park is {m.source_park!r}"}
+            for i, m in enumerate(models)
+            if m.source_park != self.park_id
+        ]
+        if foreign:
+            raise ForeignPark(
+                f"{len(foreign)} event(s) speak for another park than {self.park_id}", foreign
+            )
+        return models
+
+    def _send(self, event: ParkEvent) -> str:
+        if self._closed:
+            raise PublishError("the publisher is closed")
+        try:
+            key, value = self._encoder.encode(event)
+        except RegistryError as exc:
+            raise DeliveryFailed(f"cannot frame the event: {exc}", [event.event_id]) from exc
+        topic = self._encoder.topic(self._encoder.kind_of(event))
+        try:
+            future = self._producer.send(topic, key=key, value=value)
+        except KafkaError as exc:
+            raise DeliveryFailed(
+                f"Kafka did not take event {event.event_id}: {exc}", [event.event_id]
+            ) from exc
+        future.add_errback(self._on_failure, event.event_id)
+        with self._lock:
+            self._sent += 1
+        return event.event_id
+
+    def _on_failure(self, event_id: str, exc: Exception) -> None:
+        log.warning("event %s not delivered: %s", event_id, exc)
+        with self._lock:
+            self._failed.append((event_id, exc))
+
+    # -- delivery -----------------------------------------------------------------------------
+    def flush(self, timeout_s: float | None = None) -> int:
+        """Wait until every handed-over record is acknowledged (acks=all); returns how many
+        were since the last flush. Raises DeliveryFailed with the ids Kafka did not take."""
+        timeout = self._delivery_timeout_s + 5 if timeout_s is None else timeout_s
+        try:
+            self._producer.flush(timeout=timeout)
+        except KafkaError as exc:
+            raise DeliveryFailed(f"records not acknowledged within {timeout:.0f}s: {exc}") from exc
+        with self._lock:
+            sent, failed = self._sent, self._failed
+            self._sent, self._failed = 0, []
+        if failed:
+            first = failed[0][1]
+            raise DeliveryFailed(
+                f"{len(failed)} of {sent} event(s) not delivered ({type(first).__name__}: {first})",
+                [event_id for event_id, _ in failed],
+            )
+        return sent
+
+    def close(self, timeout_s: float | None = None) -> None:
+        """Flush what is pending, then close the producer (and the registry client we made)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.flush(timeout_s)
+        finally:
+            self._producer.close(timeout=5)
+            if self._own_registry and isinstance(self._registry, RegistryClient):
+                self._registry.close()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,105 @@
+"""Turning what a park sends into contract models: the one validation the gateway and the SDK
+share. No I/O. A batch is all or nothing: any bad item rejects the whole batch, and every
+problem is reported with the item's index and the field path inside it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from parklink.eventkit.contracts import PARK_EVENT_MODELS, ParkEvent
+from parklink.publisher.errors import EventRejected, ForeignPark, UnknownKind
+
+MAX_DETAILS = 100
+"""A batch of 10,000 broken events must not produce a 10,000-line error body."""
+
+KINDS = tuple(PARK_EVENT_MODELS)
+
+
+def model_of(kind: str) -> type[ParkEvent]:
+    try:
+        return PARK_EVENT_MODELS[kind]
+    except KeyError as exc:
+        raise UnknownKind(f"unknown event kind {kind!r}; one of {', '.join(KINDS)}") from exc
+
+
+@cache
+def _adapter(kind: str) -> TypeAdapter[list[ParkEvent]]:
+    return TypeAdapter(list[model_of(kind)])  # type: ignore[arg-type]
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """`("value", "currency")` -> `value.currency`; `("order_ids", 2)` -> `order_ids[2]`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def check_own_park(kind: str, items: Sequence[Any], park: str) -> None:
+    """Refuse items that speak for another park (raises ForeignPark). Runs before validation:
+    whatever else is wrong with it, an event on behalf of another park is not this park's to
+    send. Items whose park fields are missing or not strings are left to validation."""
+    fields = ("source_park", "park_id") if kind == "capacity" else ("source_park",)
+    details = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        for name in fields:
+            value = item.get(name)
+            if isinstance(value, str) and value != park:
+                details.append(
+                    {
+                        "index": index,
+                        "path": name,
+                        "message": f"{name} is {value!r} but this publisher is park {park!r}",
+                    }
+                )
+    if details:
+        raise ForeignPark(
+            f"{len(details)} event(s) speak for another park than {park}", details[:MAX_DETAILS]
+        )
+
+
+def validate_batch(kind: str, items: list[Any]) -> list[ParkEvent]:
+    """The items as models, or EventRejected naming every problem (index + field path)."""
+    if not items:
+        raise EventRejected(
+            "empty batch: send one event object or a non-empty array of them",
+            [{"index": None, "path": "", "message": "array is empty"}],
+        )
+    try:
+        return _adapter(kind).validate_python(items)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        details = [
+            {
+                "index": err["loc"][0] if err["loc"] else None,
+                "path": field_path(err["loc"][1:]),
+                "message": _message(err["msg"]),
+                "type": err["type"],
+            }
+            for err in errors
+        ]
+        bad = sorted({d["index"] for d in details if isinstance(d["index"], int)})
+        shown = ", ".join(str(i) for i in bad[:10]) + (" …" if len(bad) > 10 else "")
+        first = details[0]
+        raise EventRejected(
+            f"{len(bad)} of {len(items)} {kind} event(s) break the contract (index {shown}); "
+            f"first: [{first['index']}] {first['path'] or '(item)'}: {first['message']}",
+            details[:MAX_DETAILS],
+        ) from exc
+
+
+def validate_one(kind: str, item: Any) -> ParkEvent:
+    return validate_batch(kind, [item])[0]
+
+
+def _message(msg: str) -> str:
+    return msg.removeprefix("Value error, ")
