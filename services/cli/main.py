@@ -16,6 +16,10 @@ from parklink.eventkit.logs import configure_logging
 COMMAND_MODULES = (
     "parklink.kafkalocal.cli",
     "parklink.cli.topics",
+    "parklink.gateway.cli",
+    "parklink.cli.tokens",
+    "parklink.publisher.cli",
+    "parklink.cli.subscribe",
 )
 
 log = logging.getLogger("parklink")

@@ -28,7 +28,7 @@ def model_of(kind: str) -> type[ParkEvent]:
 
 @cache
 def _adapter(kind: str) -> TypeAdapter[list[ParkEvent]]:
-    return TypeAdapter(list[model_of(kind)])  # type: ignore[arg-type]
+    return TypeAdapter(list[model_of(kind)])  # type: ignore[misc,arg-type]
 
 
 def field_path(loc: Sequence[int | str]) -> str:

@@ -1,0 +1,120 @@
+"""`parklink subscribe TOPIC`: decoded events of a topic as JSON lines, for integrators and for
+looking at what flows."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from parklink.eventkit.bus import consumer
+from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.registry_client import RegistryClient
+from parklink.eventkit.serde import GenericDeserializer, SerdeError
+from parklink.eventkit.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    sub = subparsers.add_parser(
+        "subscribe",
+        help="print a topic's decoded events as JSON lines",
+        description="Reads TOPIC from PARKLINK_KAFKA_BOOTSTRAP and decodes each value with the "
+        "schema registry at PARKLINK_REGISTRY_URL (Confluent wire format). TOPIC is a full "
+        "topic name or a catalog role (orders, shipments, capacity, alerts), which gets "
+        "PARKLINK_TOPIC_PREFIX. One JSON object per line on stdout; undecodable records are "
+        "reported on stderr and skipped.",
+    )
+    sub.add_argument("topic", metavar="TOPIC")
+    sub.add_argument(
+        "--from-beginning", action="store_true", help="start at the oldest record, not the end"
+    )
+    sub.add_argument(
+        "--group", metavar="G", help="consume in consumer group G (commits its offsets)"
+    )
+    sub.add_argument("--max", type=int, metavar="N", help="stop after N records")
+    sub.set_defaults(handler=_subscribe)
+
+
+def resolve_topic(name: str, prefix: str) -> str:
+    catalog = load_catalog()
+    if name in catalog.topics:
+        return catalog[name].topic(prefix)
+    return name
+
+
+def to_json(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+
+
+def _records(kafka: KafkaConsumer) -> Iterator[Any]:
+    while True:
+        for batch in kafka.poll(timeout_ms=500).values():
+            yield from batch
+
+
+def _open(servers: list[str], topic: str, args: argparse.Namespace) -> KafkaConsumer:
+    reset = "earliest" if args.from_beginning else "latest"
+    if args.group:
+        return consumer(
+            servers, topic, group_id=args.group, auto_offset_reset=reset, enable_auto_commit=True
+        )
+    kafka = consumer(servers, group_id=None, auto_offset_reset=reset)
+    partitions = kafka.partitions_for_topic(topic)
+    if not partitions:
+        kafka.close()
+        raise ParkLinkError(f"topic {topic!r} does not exist (see `parklink topics apply`)")
+    assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+    kafka.assign(assigned)
+    if args.from_beginning:
+        kafka.seek_to_beginning(*assigned)
+    else:
+        kafka.seek_to_end(*assigned)
+    return kafka
+
+
+def _subscribe(args: argparse.Namespace) -> int:
+    if args.max is not None and args.max < 1:
+        raise ParkLinkError("--max must be at least 1")
+    settings = load_settings(Settings)
+    topic = resolve_topic(args.topic, settings.topic_prefix)
+    registry = RegistryClient(settings.registry_url)
+    decoder = GenericDeserializer(registry)
+    kafka = _open(settings.bootstrap_servers, topic, args)
+    seen = 0
+    try:
+        for record in _records(kafka):
+            seen += 1
+            try:
+                event = decoder.deserialize(record.value)
+            except SerdeError as exc:
+                print(
+                    f"skipped {record.topic}[{record.partition}]@{record.offset}: {exc}",
+                    file=sys.stderr,
+                )
+            else:
+                sys.stdout.write(json.dumps(event, default=to_json, ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+            if args.max is not None and seen >= args.max:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        kafka.close()
+        registry.close()
+    return 0
