@@ -87,6 +87,14 @@ class RegistryClient:
             self._ids[(subject, schema)] = schema_id
         return schema_id
 
+    def lookup_version(self, subject: str, schema: str) -> dict[str, Any]:
+        """Where `schema` is registered under `subject`: {"subject", "version", "id", "schema"}
+        (not cached: versions change when a subject is deleted)."""
+        doc: dict[str, Any] = self._call(
+            "POST", f"/subjects/{quote(subject, safe='')}", {"schema": schema}
+        )
+        return doc
+
     def schema_by_id(self, schema_id: int) -> str:
         with self._lock:
             cached = self._by_id.get(schema_id)

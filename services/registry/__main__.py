@@ -1,0 +1,3 @@
+from parklink.registry.app import main
+
+main()

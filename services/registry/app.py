@@ -1,0 +1,268 @@
+"""Wiring of the registry service: the Confluent Schema Registry REST API over FastAPI, the
+Kafka store, metrics and the ops endpoints; `main()` serves it until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import uvicorn
+from fastapi import FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from parklink.eventkit import metrics
+from parklink.eventkit.logs import configure_logging
+from parklink.eventkit.settings import load_settings
+from parklink.eventkit.web import ops_router
+from parklink.registry import errors
+from parklink.registry.config import RegistrySettings
+from parklink.registry.errors import ApiError
+from parklink.registry.service import Registry
+from parklink.registry.state import RegistryState
+from parklink.registry.store import KafkaStore
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+T = TypeVar("T")
+
+
+class RegistryJSON(JSONResponse):
+    media_type = CONTENT_TYPE
+
+
+def _error(status: int, code: int, message: str) -> RegistryJSON:
+    return RegistryJSON({"error_code": code, "message": message}, status_code=status)
+
+
+async def _body(request: Request, limit: int) -> Any:
+    """The request body as JSON, whatever the content type (Confluent accepts its own, plain
+    JSON and octet-stream); 422 when it is not JSON."""
+    raw = await request.body()
+    if len(raw) > limit:
+        raise ApiError(
+            422,
+            errors.INVALID_SCHEMA,
+            f"Invalid schema: the request is too large ({len(raw)} bytes)",
+        )
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(
+            422, errors.UNPROCESSABLE, f"Unrecognized request body, not JSON: {exc}"
+        ) from exc
+
+
+def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> FastAPI:
+    state = RegistryState(settings.registry_default_compatibility)
+    max_record = 3 * settings.registry_max_schema_bytes + 64 * 1024
+    store = store or KafkaStore(
+        state,
+        settings.bootstrap_servers,
+        settings.registry_topic,
+        replication_factor=settings.registry_replication_factor,
+        write_timeout_s=settings.registry_write_timeout_s,
+        max_record_bytes=max_record,
+    )
+    registry = Registry(state, store, settings.registry_max_schema_bytes)
+    body_limit = 2 * settings.registry_max_schema_bytes + 64 * 1024
+
+    collectors = metrics.new_registry("registry")
+    requests = metrics.counter(
+        collectors,
+        metrics.REGISTRY_REQUESTS,
+        "Registry API requests by route and status.",
+        ("route", "status"),
+    )
+    schemas = metrics.gauge(collectors, metrics.REGISTRY_SCHEMAS, "Schemas (distinct ids) held.")
+    schemas.set_function(lambda: len(state.schemas))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        store.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(store.close)
+
+    app = FastAPI(
+        title="ParkLink schema registry",
+        description="Confluent Schema Registry REST API, stored in a compacted Kafka topic.",
+        default_response_class=RegistryJSON,
+        lifespan=lifespan,
+    )
+
+    async def ready() -> dict[str, str]:
+        return {} if store.ready.is_set() else {"kafka": store.problem}
+
+    app.include_router(ops_router(collectors, ready))
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        requests.labels(route=path, status=str(response.status_code)).inc()
+        return response
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> RegistryJSON:
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> RegistryJSON:
+        return _error(422, errors.UNPROCESSABLE, f"Invalid request: {exc.errors()}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> RegistryJSON:
+        return _error(exc.status_code, exc.status_code, f"HTTP {exc.status_code} {exc.detail}")
+
+    async def call(fn: Callable[..., T], *args: Any) -> T:
+        return await run_in_threadpool(fn, *args)
+
+    # ---- subjects and versions ----
+
+    @app.get("/subjects")
+    async def list_subjects(deleted: bool = False) -> list[str]:
+        return registry.subjects(deleted)
+
+    @app.get("/subjects/{subject}/versions")
+    async def list_versions(subject: str, deleted: bool = False) -> list[int]:
+        return registry.versions(subject, deleted)
+
+    @app.post("/subjects/{subject}/versions")
+    async def register(subject: str, request: Request) -> dict[str, int]:
+        body = await _body(request, body_limit)
+        return await call(registry.register, subject, body)
+
+    @app.get("/subjects/{subject}/versions/{version}")
+    async def get_version(subject: str, version: str, deleted: bool = False) -> dict[str, Any]:
+        return registry.version(subject, version, deleted)
+
+    @app.get("/subjects/{subject}/versions/{version}/schema")
+    async def get_raw_schema(subject: str, version: str, deleted: bool = False) -> Response:
+        text = registry.version(subject, version, deleted)["schema"]
+        return Response(text, media_type=CONTENT_TYPE)
+
+    @app.delete("/subjects/{subject}/versions/{version}")
+    async def delete_version(subject: str, version: str, permanent: bool = False) -> int:
+        return await call(registry.delete_version, subject, version, permanent)
+
+    @app.post("/subjects/{subject}")
+    async def lookup(subject: str, request: Request, deleted: bool = False) -> dict[str, Any]:
+        body = await _body(request, body_limit)
+        return registry.lookup(subject, body, deleted)
+
+    @app.delete("/subjects/{subject}")
+    async def delete_subject(subject: str, permanent: bool = False) -> list[int]:
+        return await call(registry.delete_subject, subject, permanent)
+
+    # ---- schemas by id ----
+
+    @app.get("/schemas/types")
+    async def schema_types() -> list[str]:
+        return ["AVRO"]
+
+    @app.get("/schemas/ids/{schema_id}")
+    async def schema_by_id(schema_id: str) -> dict[str, Any]:
+        return registry.schema_by_id(schema_id)
+
+    @app.get("/schemas/ids/{schema_id}/schema")
+    async def raw_schema_by_id(schema_id: str) -> Response:
+        return Response(registry.schema_by_id(schema_id)["schema"], media_type=CONTENT_TYPE)
+
+    @app.get("/schemas/ids/{schema_id}/versions")
+    async def schema_versions(schema_id: str, deleted: bool = False) -> list[dict[str, Any]]:
+        return registry.id_versions(schema_id, deleted)
+
+    @app.get("/schemas/ids/{schema_id}/subjects")
+    async def schema_subjects(schema_id: str, deleted: bool = False) -> list[str]:
+        return registry.id_subjects(schema_id, deleted)
+
+    # ---- compatibility ----
+
+    @app.post("/compatibility/subjects/{subject}/versions/{version}")
+    async def test_version(
+        subject: str, version: str, request: Request, verbose: bool = False
+    ) -> dict[str, Any]:
+        body = await _body(request, body_limit)
+        return await call(registry.test_compatibility, subject, version, body, verbose)
+
+    @app.post("/compatibility/subjects/{subject}/versions")
+    async def test_all(subject: str, request: Request, verbose: bool = False) -> dict[str, Any]:
+        body = await _body(request, body_limit)
+        return await call(registry.test_compatibility, subject, None, body, verbose)
+
+    @app.get("/config")
+    async def get_global_config() -> dict[str, str]:
+        return registry.get_config(None)
+
+    @app.put("/config")
+    async def set_global_config(request: Request) -> dict[str, str]:
+        body = await _body(request, body_limit)
+        return await call(registry.set_config, None, body)
+
+    @app.delete("/config")
+    async def delete_global_config() -> dict[str, str]:
+        return await call(registry.delete_config, None)
+
+    @app.get("/config/{subject}")
+    async def get_subject_config(
+        subject: str, default_to_global: bool = Query(False, alias="defaultToGlobal")
+    ) -> dict[str, str]:
+        return registry.get_config(subject, default_to_global)
+
+    @app.put("/config/{subject}")
+    async def set_subject_config(subject: str, request: Request) -> dict[str, str]:
+        body = await _body(request, body_limit)
+        return await call(registry.set_config, subject, body)
+
+    @app.delete("/config/{subject}")
+    async def delete_subject_config(subject: str) -> dict[str, str]:
+        return await call(registry.delete_config, subject)
+
+    @app.get("/mode")
+    async def mode() -> dict[str, str]:
+        return {"mode": "READWRITE"}
+
+    @app.get("/mode/{subject}")
+    async def subject_mode(subject: str) -> dict[str, str]:
+        return {"mode": "READWRITE"}
+
+    @app.get("/")
+    async def root() -> dict[str, Any]:
+        return {}
+
+    return app
+
+
+def serve(settings: RegistrySettings) -> None:
+    """Run the registry in the foreground; uvicorn turns SIGTERM/SIGINT into a graceful stop
+    (the lifespan then flushes the producer and closes the Kafka clients)."""
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.registry_host,
+        port=settings.registry_port,
+        log_config=None,
+        access_log=False,
+    )
+    log.info(
+        "schema registry on http://%s:%d, store topic %s",
+        settings.registry_host,
+        settings.registry_port,
+        settings.registry_topic,
+    )
+    uvicorn.Server(config).run()
+
+
+def main() -> None:
+    settings = load_settings(RegistrySettings)
+    configure_logging(settings.log_level, settings.log_format)
+    serve(settings)

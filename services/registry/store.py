@@ -1,0 +1,183 @@
+"""The registry's storage: the compacted `_schemas` topic (one partition, so one order for
+every instance). On start the topic is replayed from the beginning into the state; every write
+is produced with acks=all and only counts once this instance has read it back and applied it,
+so all instances apply the same records in the same order."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from parklink.eventkit import bus
+from parklink.registry import errors
+from parklink.registry.errors import ApiError
+from parklink.registry.state import Record, RegistryState
+
+log = logging.getLogger(__name__)
+
+
+class KafkaStore:
+    def __init__(
+        self,
+        state: RegistryState,
+        bootstrap: list[str],
+        topic: str,
+        replication_factor: int = 3,
+        write_timeout_s: float = 15.0,
+        max_record_bytes: int = 1024 * 1024,
+    ) -> None:
+        self.state = state
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.replication_factor = replication_factor
+        self.write_timeout_s = write_timeout_s
+        self.max_record_bytes = max_record_bytes
+        self.ready = threading.Event()
+        self.problem = "replaying the store topic"
+        self._stop = threading.Event()
+        self._position = 0  # next offset to read
+        self._read = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="registry-store", daemon=True)
+        self._producer: KafkaProducer | None = None
+        self._write_lock = threading.Lock()
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start connecting and replaying in the background; `ready` is set once the topic
+        has been read up to the end it had when the replay began."""
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        if self._producer is not None:
+            self._producer.flush(timeout=5)
+            self._producer.close(timeout=5)
+            self._producer = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._ensure_topic()
+                self._producer = bus.producer(
+                    self.bootstrap,
+                    linger_ms=0,
+                    client_id="parklink-registry",
+                    max_request_size=self.max_record_bytes,
+                )
+                self._consume()
+                return
+            except KafkaError as exc:
+                self.problem = f"Kafka at {','.join(self.bootstrap)}: {exc}"
+            except bus.KafkaUnavailable as exc:
+                self.problem = str(exc)
+            log.warning("schema store not available yet: %s", self.problem)
+            self._stop.wait(2.0)
+
+    def _ensure_topic(self) -> None:
+        admin = bus.admin(self.bootstrap)
+        try:
+            if self.topic in admin.list_topics():
+                return
+            brokers = len(admin.describe_cluster()["brokers"])
+            spec = NewTopic(
+                self.topic,
+                num_partitions=1,
+                replication_factor=min(self.replication_factor, max(brokers, 1)),
+                topic_configs={
+                    "cleanup.policy": "compact",
+                    "max.message.bytes": str(self.max_record_bytes),
+                },
+            )
+            try:
+                admin.create_topics([spec])
+                log.info("created the schema store topic %s", self.topic)
+            except TopicAlreadyExistsError:
+                pass
+        finally:
+            admin.close()
+
+    def _consume(self) -> None:
+        consumer = bus.consumer(
+            self.bootstrap,
+            group_id=None,
+            client_id="parklink-registry",
+            fetch_max_wait_ms=100,
+            max_partition_fetch_bytes=max(self.max_record_bytes, 1024 * 1024),
+        )
+        tp = TopicPartition(self.topic, 0)
+        try:
+            consumer.assign([tp])
+            consumer.seek_to_beginning(tp)
+            end = self._end_offset(consumer, tp)
+            log.info("replaying %s (%d offsets)", self.topic, end)
+            while not self._stop.is_set():
+                if not self.ready.is_set() and self._position >= end:
+                    self.ready.set()
+                    log.info("schema store replayed up to offset %d", self._position)
+                batches = consumer.poll(timeout_ms=200)
+                for records in batches.values():
+                    for rec in records:
+                        if not self.state.apply(rec.key, rec.value):
+                            log.warning("ignored record at offset %d of %s", rec.offset, self.topic)
+                        with self._read:
+                            self._position = rec.offset + 1
+                            self._read.notify_all()
+                if not batches:
+                    # Compaction leaves gaps: the position can be beyond the last record read.
+                    position = consumer.position(tp)
+                    if position is not None and position > self._position:
+                        with self._read:
+                            self._position = position
+                            self._read.notify_all()
+        finally:
+            consumer.close()
+
+    def _end_offset(self, consumer: KafkaConsumer, tp: TopicPartition) -> int:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return int(consumer.end_offsets([tp])[tp])
+            except KafkaError:
+                if time.monotonic() > deadline:
+                    raise
+                self._stop.wait(0.5)
+
+    # ---- writing ------------------------------------------------------------------------
+
+    def write(self, records: Sequence[Record]) -> None:
+        producer = self._producer
+        if producer is None or not self.ready.is_set():
+            raise ApiError(503, errors.BACKEND_ERROR, f"schema store not ready: {self.problem}")
+        last = -1
+        try:
+            with self._write_lock:
+                futures = [
+                    producer.send(self.topic, key=k, value=v, partition=0) for k, v in records
+                ]
+                producer.flush(timeout=self.write_timeout_s)
+            for future in futures:
+                last = max(last, future.get(timeout=self.write_timeout_s).offset)
+        except KafkaError as exc:
+            raise ApiError(
+                500, errors.BACKEND_ERROR, f"Error in the backend data store (Kafka): {exc}"
+            ) from exc
+        deadline = time.monotonic() + self.write_timeout_s
+        with self._read:
+            while self._position <= last:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ApiError(
+                        500,
+                        errors.BACKEND_TIMEOUT,
+                        f"write to {self.topic} at offset {last} not read back in time",
+                    )
+                self._read.wait(left)
