@@ -16,6 +16,7 @@ from parklink.eventkit.logs import configure_logging
 COMMAND_MODULES = (
     "parklink.kafkalocal.cli",
     "parklink.cli.topics",
+    "parklink.console.cli",
     "parklink.registry.cli",
     "parklink.gateway.cli",
     "parklink.cli.tokens",

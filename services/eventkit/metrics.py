@@ -23,6 +23,7 @@ DETECTOR_TABLE_SIZE = "detector_table_size"
 CONSOLE_ALERTS = "console_alerts"
 CONSOLE_WEBHOOK_DELIVERIES = "console_webhook_deliveries_total"
 CONSOLE_SSE_CLIENTS = "console_sse_clients"
+CONSOLE_ALERTS_CONSUMED = "console_alerts_consumed_total"
 
 
 def name(short: str) -> str:

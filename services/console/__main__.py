@@ -1,0 +1,3 @@
+from parklink.console.app import main
+
+main()

@@ -1,0 +1,160 @@
+"""Wires the console: database, tokens, the alerts consumer, the webhook dispatcher, the SSE
+hub, the API and the web page; `main()` serves it with uvicorn until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from parklink.console import api
+from parklink.console.config import ConsoleSettings
+from parklink.console.hub import Hub
+from parklink.console.ingest import AlertConsumer
+from parklink.console.runtime import ConsoleMetrics, Runtime
+from parklink.console.store import AlertStore
+from parklink.console.webhooks import Dispatcher
+from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.logs import configure_logging
+from parklink.eventkit.metrics import new_registry
+from parklink.eventkit.registry_client import RegistryClient, RegistryError
+from parklink.eventkit.settings import load_settings
+from parklink.eventkit.tokens import TokenStore
+from parklink.eventkit.web import ops_router
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def open_store(settings: ConsoleSettings) -> AlertStore:
+    try:
+        return AlertStore.open(settings.database())
+    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        raise ParkLinkError(f"cannot open the console database: {exc}") from exc
+
+
+def create_app(settings: ConsoleSettings, *, consume: bool = True) -> FastAPI:
+    """The console app. With `consume=False` nothing reads Kafka (tests feed the store)."""
+    store = open_store(settings)
+    tokens = TokenStore.in_state_dir(settings.state_dir)
+    console_metrics = ConsoleMetrics.create(new_registry("console"))
+    hub = Hub(console_metrics.sse_clients, settings.sse_queue_size)
+    runtime = Runtime(settings, store, tokens, console_metrics, hub)
+    registry = RegistryClient(settings.registry_url, timeout=5.0)
+    consumer: AlertConsumer | None = None
+    if consume:
+        consumer = AlertConsumer(
+            bootstrap=settings.bootstrap_servers,
+            topic=load_catalog()["alerts"].topic(settings.topic_prefix),
+            store=store,
+            registry=registry,
+            consumed=console_metrics.consumed,
+            on_applied=runtime.notify,
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runtime.loop = asyncio.get_running_loop()
+        runtime.refresh_gauges()
+        client = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
+        dispatcher = Dispatcher(
+            store,
+            client,
+            console_metrics.deliveries,
+            backoff_s=settings.webhook_backoff_s,
+            backoff_max_s=settings.webhook_backoff_max_s,
+            max_attempts=settings.webhook_max_attempts,
+        )
+        runtime.dispatcher = dispatcher
+        task = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
+        if consumer is not None:
+            consumer.start()
+        log.info("console on http://%s:%d/", settings.console_host, settings.console_port)
+        try:
+            yield
+        finally:
+            hub.close_all()
+            if consumer is not None:
+                await asyncio.to_thread(consumer.stop)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await client.aclose()
+            registry.close()
+            store.close()
+            tokens.close()
+            log.info("console stopped")
+
+    async def ready() -> dict[str, str]:
+        problems: dict[str, str] = {}
+        if consumer is not None and consumer.problem:
+            problems["kafka"] = consumer.problem
+        try:
+            await asyncio.to_thread(registry.ping)
+        except RegistryError as exc:
+            problems["registry"] = str(exc)
+        try:
+            await asyncio.to_thread(_ping_db, store)
+        except SQLAlchemyError as exc:
+            problems["database"] = str(exc)
+        return problems
+
+    app = FastAPI(
+        title="ParkLink console",
+        version="1",
+        description="Alerts API for operators of the ParkLink alliance: list, filter, "
+        "acknowledge and silence disruption alerts, follow them live (Server-Sent Events) "
+        "and subscribe webhooks. Every /v1 route needs an operator bearer token.",
+        lifespan=lifespan,
+    )
+    api.install_error_handlers(app)
+    app.include_router(ops_router(console_metrics.registry, ready))
+    app.include_router(api.router(runtime))
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.state.runtime = runtime
+    return app
+
+
+def _ping_db(store: AlertStore) -> None:
+    with store.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def serve(settings: ConsoleSettings) -> None:
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.console_host,
+        port=settings.console_port,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+    )
+    uvicorn.Server(config).run()
+
+
+def main() -> None:
+    try:
+        settings = load_settings(ConsoleSettings)
+        configure_logging(settings.log_level, settings.log_format)
+        serve(settings)
+    except ParkLinkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
