@@ -118,7 +118,7 @@ class Registry:
         for _ in range(WRITE_ATTEMPTS):
             with self.state.lock:
                 entry = self.state.plan_register(subject, schema)
-                if self.state.is_stored(entry):
+                if self.state.is_stored(entry, schema):
                     return {"id": entry.schema_id}
                 level = self.state.level(subject)
                 previous = self._live_schemas(subject)
@@ -133,7 +133,7 @@ class Registry:
             record = schema_record(entry, schema)
             self.store.write([record])
             with self.state.lock:
-                if self.state.is_stored(entry):
+                if self.state.is_stored(entry, schema):
                     log.info(
                         "registered %s version %d id %d", subject, entry.version, entry.schema_id
                     )

@@ -243,8 +243,14 @@ class RegistryState:
         version = max(self.subjects.get(subject, {}), default=0) + 1
         return Entry(subject, version, schema_id)
 
-    def is_stored(self, entry: Entry) -> bool:
-        return self.subjects.get(entry.subject, {}).get(entry.version) == entry
+    def is_stored(self, entry: Entry, schema: ParsedSchema) -> bool:
+        """Whether `entry` is in the state, holding `schema` (not a rival's under that id)."""
+        held = self.schemas.get(entry.schema_id)
+        return (
+            self.subjects.get(entry.subject, {}).get(entry.version) == entry
+            and held is not None
+            and held.identity == schema.identity
+        )
 
     def plan_delete_version(
         self, subject: str, version: int | None, permanent: bool
