@@ -1,11 +1,9 @@
 """The console's HTTP API (operators; bearer token) and the web page's routes."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -95,7 +93,7 @@ class SilenceIn(BaseModel):
     comment: str = Field("", max_length=2000)
 
     @model_validator(mode="after")
-    def _check(self) -> SilenceIn:
+    def _check(self) -> Self:
         if self.matchers.is_empty():
             raise ValueError(
                 "matchers: give at least one of alert_id, type, park, corridor, severity"

@@ -172,7 +172,7 @@ def timeline(spans: Iterable[Span], start_ms: int, end_ms: int, buckets: int) ->
         for i, bucket in enumerate(out):
             bucket_end = start_ms + (i + 1) * width
             if span.start_ms < bucket_end and (
-                span.end_ms is None or span.end_ms >= bucket.start_ms
+                span.end_ms is None or span.end_ms > bucket.start_ms
             ):
                 bucket.counts[span.severity.value] += 1
     return out
