@@ -1,0 +1,247 @@
+"""The detector's state as plain dataclasses: what it remembers per order, shipment, week,
+corridor and park, and the messages that carry an entity's latest state between stages.
+
+Every view carries the version `(event_time in ms, event_id)` of the event it comes from; a
+stage keeps a view only if its version is newer than the one it holds, so late, repeated and
+re-delivered messages change nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from parklink.eventkit.contracts import (
+    OPEN_ORDER_STATUSES,
+    OrderEvent,
+    OrderStatus,
+    Severity,
+    ShipmentEvent,
+    ShipmentStatus,
+    alert_id,
+)
+
+Version = tuple[int, str]
+
+
+def millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def week_start(day: date) -> date:
+    """Monday of the ISO week of `day`."""
+    return day - timedelta(days=day.isoweekday() - 1)
+
+
+def week_key(category: str, week: str) -> str:
+    return f"{category}|{week}"
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """An order's latest state, as the weekly stage needs it."""
+
+    order_id: str
+    event_time: int
+    event_id: str
+    status: str
+    buyer_park: str
+    supplier_park: str
+    category: str
+    week: str  # ISO date of the Monday of due_date's week
+    quantity: float
+
+    @classmethod
+    def of(cls, event: OrderEvent) -> OrderView:
+        return cls(
+            order_id=event.order_id,
+            event_time=millis(event.event_time),
+            event_id=event.event_id,
+            status=event.status.value,
+            buyer_park=event.buyer_park,
+            supplier_park=event.supplier_park,
+            category=event.category,
+            week=week_start(event.due_date).isoformat(),
+            quantity=event.quantity,
+        )
+
+    @property
+    def version(self) -> Version:
+        return (self.event_time, self.event_id)
+
+    @property
+    def bucket(self) -> str:
+        return week_key(self.category, self.week)
+
+    @property
+    def is_open(self) -> bool:
+        return OrderStatus(self.status) in OPEN_ORDER_STATUSES
+
+
+@dataclass(frozen=True)
+class OrderEntity:
+    latest: OrderView
+    buckets: tuple[str, ...]  # every week bucket the order has been counted in
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """One capacity declaration of a park for a category and week."""
+
+    event_id: str
+    event_time: int
+    actual: float
+    maximum: float | None
+    unit: str
+
+    @property
+    def version(self) -> Version:
+        return (self.event_time, self.event_id)
+
+
+@dataclass(frozen=True)
+class DeclarationMessage:
+    park: str
+    category: str
+    week: str
+    declaration: Declaration
+
+    @property
+    def bucket(self) -> str:
+        return week_key(self.category, self.week)
+
+
+@dataclass(frozen=True)
+class WeekMessage:
+    """What reaches the weekly stage (keyed by `category|week`): an order's latest state or a
+    capacity declaration."""
+
+    order: OrderView | None = None
+    capacity: DeclarationMessage | None = None
+
+
+@dataclass(frozen=True)
+class WeekState:
+    """Every supplier's orders and declarations for one category and week, so a shortfall
+    can name the other parks with spare capacity."""
+
+    category: str
+    week: str
+    orders: dict[str, OrderView] = field(default_factory=dict)
+    declarations: dict[str, tuple[Declaration, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShipmentEntity:
+    shipment_id: str
+    event_time: int
+    event_id: str
+    source_park: str
+    status: str
+    order_ids: tuple[str, ...]
+    origin_park: str
+    destination_park: str
+    corridor: str
+    planned_arrival: int
+    eta: int | None
+    eta_time: int  # version of the event the ETA comes from
+    eta_event_id: str
+    corridors: tuple[str, ...]  # every corridor the shipment has been reported on
+
+    @classmethod
+    def of(cls, event: ShipmentEvent) -> ShipmentEntity:
+        eta = event.estimated_arrival
+        return cls(
+            shipment_id=event.shipment_id,
+            event_time=millis(event.event_time),
+            event_id=event.event_id,
+            source_park=event.source_park,
+            status=event.status.value,
+            order_ids=tuple(event.order_ids),
+            origin_park=event.origin_park,
+            destination_park=event.destination_park,
+            corridor=event.corridor,
+            planned_arrival=millis(event.planned_arrival),
+            eta=None if eta is None else millis(eta),
+            eta_time=millis(event.event_time) if eta is not None else -1,
+            eta_event_id=event.event_id if eta is not None else "",
+            corridors=(event.corridor,),
+        )
+
+    @property
+    def version(self) -> Version:
+        return (self.event_time, self.event_id)
+
+    @property
+    def eta_version(self) -> Version:
+        return (self.eta_time, self.eta_event_id)
+
+    @property
+    def finished(self) -> bool:
+        return ShipmentStatus(self.status) in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class ShipmentView:
+    """A shipment as its corridor sees it: whether its SHIPMENT_DELAY is firing."""
+
+    shipment_id: str
+    event_time: int
+    event_id: str
+    corridor: str
+    delayed: bool
+    order_ids: tuple[str, ...]
+    parks: tuple[str, ...]
+
+    @property
+    def version(self) -> Version:
+        return (self.event_time, self.event_id)
+
+
+@dataclass(frozen=True)
+class CorridorState:
+    corridor: str
+    shipments: dict[str, ShipmentView] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParkMessage:
+    """A park was seen publishing (`park` set), or a clock tick for every park of a partition."""
+
+    park: str = ""
+    published: int = 0  # ms, the Kafka timestamp of the park's record
+    event_id: str = ""
+    tick: int = 0  # ms, wall clock of the tick
+
+
+@dataclass(frozen=True)
+class ParkActivity:
+    park: str
+    last_published: int
+    last_event_id: str
+    partition: int
+    silent: Severity | None = None  # what the stage last concluded
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """What an alert should look like now: `severity` None means "not firing". The emitter
+    turns a change of it into a DisruptionAlert transition."""
+
+    type: str
+    subject: str
+    severity: Severity | None
+    summary: str
+    parks: tuple[str, ...] = ()
+    impacted_orders: tuple[str, ...] = ()
+    impacted_shipments: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    metrics: dict[str, float] = field(default_factory=dict)
+    corridor: str | None = None
+    at: int = 0  # ms, when the stage concluded it
+
+    @property
+    def alert_id(self) -> str:
+        return alert_id(self.type, self.subject)
+
+    def impact(self) -> tuple[object, ...]:
+        return (self.severity, self.parks, self.impacted_orders, self.impacted_shipments)

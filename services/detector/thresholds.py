@@ -1,0 +1,109 @@
+"""The rule thresholds of DESIGN §5 in one validated config: defaults, then an optional TOML
+file (PARKLINK_DETECTOR_CONFIG), then `PARKLINK_*` environment variables, which win."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.settings import ENV_PREFIX
+
+CONFIG_ENV = ENV_PREFIX + "DETECTOR_CONFIG"
+
+
+class Thresholds(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    delay_warning_hours: float = Field(24.0, gt=0, description="SHIPMENT_DELAY fires above it.")
+    delay_critical_hours: float = Field(72.0, gt=0, description="SHIPMENT_DELAY CRITICAL above.")
+    shortfall_no_maximum_factor: float = Field(
+        1.2, gt=1, description="CRITICAL above factor x actual when no maximum is declared."
+    )
+    drop_warning_ratio: float = Field(
+        0.7, gt=0, le=1, description="CAPACITY_DROP below ratio x previous; resolves at or above."
+    )
+    drop_critical_ratio: float = Field(0.4, gt=0, le=1, description="CAPACITY_DROP CRITICAL.")
+    congestion_warning_shipments: int = Field(3, ge=1, description="delayed shipments: WARNING")
+    congestion_critical_shipments: int = Field(5, ge=1, description="delayed shipments: CRITICAL")
+    silent_warning_seconds: float = Field(6 * 3600.0, gt=0, description="PARK_SILENT WARNING.")
+    silent_critical_seconds: float = Field(24 * 3600.0, gt=0, description="PARK_SILENT CRITICAL.")
+    silent_check_seconds: float = Field(
+        60.0, gt=0, description="How often the detector looks for silent parks."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        pairs = (
+            ("delay_warning_hours", "delay_critical_hours", "below"),
+            ("drop_critical_ratio", "drop_warning_ratio", "below"),
+            ("congestion_warning_shipments", "congestion_critical_shipments", "at or below"),
+            ("silent_warning_seconds", "silent_critical_seconds", "below"),
+        )
+        for low, high, how in pairs:
+            a, b = getattr(self, low), getattr(self, high)
+            if a > b or (how == "below" and a == b):
+                raise ValueError(
+                    f"{ENV_PREFIX}{low.upper()} ({a}) must be {how} "
+                    f"{ENV_PREFIX}{high.upper()} ({b})"
+                )
+        return self
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        """How often a park's activity needs to be passed on: fine enough for the silence
+        thresholds, coarse enough not to follow every event."""
+        return min(60.0, self.silent_warning_seconds / 10)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Init values come from the TOML file: the environment overrides them.
+        return env_settings, init_settings
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ParkLinkError(f"detector config {path} does not exist ({CONFIG_ENV})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ParkLinkError(f"detector config {path}: not valid TOML: {exc}") from exc
+    # Accept the thresholds at the top level or under a [thresholds] table.
+    table = doc.get("thresholds", doc)
+    if not isinstance(table, dict):
+        raise ParkLinkError(f"detector config {path}: [thresholds] must be a table")
+    return table
+
+
+def load_thresholds(path: Path | None = None) -> Thresholds:
+    """Thresholds from defaults, the TOML file and the environment; one clear line if bad."""
+    if path is None and os.environ.get(CONFIG_ENV):
+        path = Path(os.environ[CONFIG_ENV])
+    values = _read_file(path) if path is not None else {}
+    where = f" in {path} or the environment" if path is not None else ""
+    try:
+        return Thresholds(**values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            if err["loc"]:
+                field = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
+                problems.append(f"{field}: {msg} (got {err.get('input')!r})")
+            else:
+                problems.append(msg)
+        raise ParkLinkError(
+            "invalid detector threshold" + where + ": " + "; ".join(problems)
+        ) from exc
