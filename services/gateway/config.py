@@ -21,7 +21,7 @@ class GatewaySettings(Settings):
         100_000, ge=1, description="Events a park may send at once before the rate applies."
     )
     gateway_produce_timeout_s: float = Field(
-        10.0, gt=0, le=300, description="How long Kafka may take to acknowledge a request."
+        10.0, ge=2, le=300, description="How long Kafka may take to acknowledge a request."
     )
 
     @model_validator(mode="after")

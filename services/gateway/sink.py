@@ -94,8 +94,8 @@ class KafkaSink:
             self._producer = self._factory(
                 self._bootstrap,
                 delivery_timeout_ms=timeout_ms,
-                request_timeout_ms=min(timeout_ms, 10_000),
-                max_block_ms=min(timeout_ms, 5_000),
+                request_timeout_ms=min(timeout_ms // 2, 10_000),
+                max_block_ms=min(timeout_ms // 2, 5_000),
                 client_id="parklink-gateway",
             )
             self._failed_since_start = False
