@@ -62,6 +62,7 @@ class KafkaStore:
             self._producer.flush(timeout=5)
             self._producer.close(timeout=5)
             self._producer = None
+        log.info("schema store closed")
 
     def _run(self) -> None:
         while not self._stop.is_set():
