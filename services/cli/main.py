@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "parklink.console.cli",
     "parklink.registry.cli",
     "parklink.gateway.cli",
+    "parklink.detector.cli",
     "parklink.cli.tokens",
     "parklink.publisher.cli",
     "parklink.cli.subscribe",

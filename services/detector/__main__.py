@@ -1,0 +1,3 @@
+from parklink.detector.main import main
+
+main()

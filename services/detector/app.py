@@ -1,0 +1,289 @@
+"""Wires the detector: the faust app, its topics and tables, the agents, the web endpoints and
+the metrics. See `stages.py` for the flow between the stages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from parklink.detector import agents
+from parklink.detector.codec import DataclassCodec, SerdeCodec, Utf8Codec
+from parklink.detector.config import DetectorSettings
+from parklink.detector.stages import Stages
+from parklink.detector.state import (
+    AlertState,
+    CorridorState,
+    OrderEntity,
+    ParkActivity,
+    ParkMessage,
+    ShipmentEntity,
+    ShipmentView,
+    WeekMessage,
+    WeekState,
+)
+from parklink.detector.thresholds import Thresholds
+from parklink.eventkit import metrics as m
+from parklink.eventkit.bus import admin
+from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.contracts import PARK_EVENT_MODELS, DisruptionAlert
+from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.registry_client import RegistryClient
+from parklink.eventkit.serde import Deserializer, SerdeError, Serializer
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("orders", "shipments", "capacity")
+
+
+@dataclass
+class DetectorMetrics:
+    events_in: Counter
+    alerts_out: Counter
+    dlq: Counter
+    process_seconds: Histogram
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> DetectorMetrics:
+        return cls(
+            events_in=m.counter(
+                registry, m.DETECTOR_EVENTS_IN, "Park records read, by topic.", ("topic",)
+            ),
+            alerts_out=m.counter(
+                registry,
+                m.DETECTOR_ALERTS_OUT,
+                "Alert transitions emitted, by type, severity and status.",
+                ("type", "severity", "status"),
+            ),
+            dlq=m.counter(
+                registry,
+                m.DETECTOR_DLQ,
+                "Records sent to the dead-letter topic, by source topic and reason.",
+                ("topic", "reason"),
+            ),
+            process_seconds=m.histogram(
+                registry,
+                m.DETECTOR_PROCESS_SECONDS,
+                "Time to process one park record, by topic.",
+                ("stage",),
+                buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1),
+            ),
+        )
+
+
+def partition_counts(settings: DetectorSettings, topics: list[str]) -> dict[str, int]:
+    """Partition count of each topic; the park topics come from `parklink topics apply` and
+    the detector does not create them."""
+    client = admin(settings.bootstrap_servers)
+    try:
+        found = {
+            t["name"]: len(t["partitions"])
+            for t in client.describe_topics()
+            if not t.get("error_code") and t["name"] in topics
+        }
+    finally:
+        client.close()
+    missing = [t for t in topics if not found.get(t)]
+    if missing:
+        raise ParkLinkError(
+            f"topic(s) {', '.join(missing)} do not exist on Kafka at {settings.kafka_bootstrap}: "
+            "run `parklink topics apply` first"
+        )
+    return found
+
+
+class Detector:
+    """The faust app and everything its agents share."""
+
+    def __init__(
+        self,
+        settings: DetectorSettings,
+        limits: Thresholds,
+        registry: RegistryClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.limits = limits
+        self.stages = Stages(limits)
+        self.registry = registry or RegistryClient(settings.registry_url)
+        self.metrics_registry = m.new_registry("detector")
+        self.metrics = DetectorMetrics.create(self.metrics_registry)
+        self.heartbeats: dict[str, int] = {}
+        self.heartbeat_ms = int(limits.heartbeat_seconds * 1000)
+
+        prefix = settings.topic_prefix
+        catalog = load_catalog()
+        self.topic_names = {
+            role: catalog[role].topic(prefix) for role in (*SOURCES, "alerts", "dlq")
+        }
+        self.partitions = partition_counts(settings, list(self.topic_names.values()))
+        alerts_subject = catalog["alerts"].subject(prefix)
+        self.deserializers: dict[str, Deserializer[Any]] = {
+            role: Deserializer(self.registry, PARK_EVENT_MODELS[role]) for role in SOURCES
+        }
+        self.alert_codec = SerdeCodec(
+            Serializer(self.registry, DisruptionAlert, alerts_subject),
+            Deserializer(self.registry, DisruptionAlert),
+        )
+        self.app = self._new_app()
+        self._declare()
+
+    def _new_app(self) -> faust.App:
+        s = self.settings
+        return faust.App(
+            s.detector_group,
+            broker=[f"kafka://{server}" for server in s.bootstrap_servers],
+            store="memory://",
+            datadir=str(s.data_dir),
+            autodiscover=False,
+            web_enabled=True,
+            web_bind=s.detector_host,
+            web_host=s.detector_host,
+            web_port=s.detector_port,
+            topic_replication_factor=s.detector_replication,
+            topic_partitions=s.detector_partitions,
+            table_standby_replicas=0,
+            consumer_auto_offset_reset="earliest",
+            broker_commit_interval=s.detector_commit_seconds,
+            producer_acks=-1,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+
+    def _internal(self, name: str, value: Any, partitions: int | None = None) -> Any:
+        return self.app.topic(
+            f"{self.settings.topic_prefix}{self.settings.detector_group}-{name}",
+            key_serializer=Utf8Codec(),
+            value_serializer=DataclassCodec(value),
+            partitions=partitions or self.settings.detector_partitions,
+            internal=True,
+        )
+
+    def _table(self, name: str, value_codec: Any, partitions: int, changelog: Any = None) -> Any:
+        if changelog is None:
+            changelog = self.app.topic(
+                f"{self.settings.topic_prefix}{self.settings.detector_group}-{name}-changelog",
+                key_serializer=Utf8Codec(),
+                value_serializer=value_codec,
+                partitions=partitions,
+                internal=True,
+                compacting=True,
+                acks=False,
+            )
+        table = self.app.Table(name, partitions=partitions, changelog_topic=changelog)
+        # faust derives a table's serializers from key/value types; ours are codecs.
+        table.key_serializer = Utf8Codec()
+        table.value_serializer = value_codec
+        return table
+
+    def _declare(self) -> None:
+        app, names, parts = self.app, self.topic_names, self.partitions
+        sources = {
+            role: app.topic(names[role], key_serializer="raw", value_serializer="raw")
+            for role in SOURCES
+        }
+        self.dlq_topic = app.topic(names["dlq"], key_serializer="raw", value_serializer="raw")
+        alerts_n = parts[names["alerts"]]
+        self.weeks_topic = self._internal("weeks", WeekMessage)
+        self.corridors_topic = self._internal("corridors", ShipmentView)
+        self.parks_topic = self._internal("parks", ParkMessage)
+        # Keyed by alert_id with as many partitions as the alerts topic: partition p of this
+        # topic holds exactly the alert ids of partition p of the alerts topic.
+        self.candidates_topic = self._internal("alert-candidates", AlertState, alerts_n)
+
+        n = self.settings.detector_partitions
+        self.orders = self._table("orders", DataclassCodec(OrderEntity), parts[names["orders"]])
+        self.shipments = self._table(
+            "shipments", DataclassCodec(ShipmentEntity), parts[names["shipments"]]
+        )
+        self.weeks = self._table("weeks", DataclassCodec(WeekState), n)
+        self.corridors = self._table("corridors", DataclassCodec(CorridorState), n)
+        self.parks = self._table("parks", DataclassCodec(ParkActivity), n)
+        alerts_topic = app.topic(
+            names["alerts"],
+            key_serializer=Utf8Codec(),
+            value_serializer=self.alert_codec,
+            partitions=alerts_n,
+            acks=False,
+        )
+        self.emitted = self._table("emitted", self.alert_codec, alerts_n, alerts_topic)
+
+        for fn, channel in (
+            (agents.orders_agent, sources["orders"]),
+            (agents.shipments_agent, sources["shipments"]),
+            (agents.capacity_agent, sources["capacity"]),
+            (agents.weeks_agent, self.weeks_topic),
+            (agents.corridors_agent, self.corridors_topic),
+            (agents.parks_agent, self.parks_topic),
+            (agents.alerts_agent, self.candidates_topic),
+        ):
+            app.agent(channel, name=fn.__name__.removesuffix("_agent"))(fn(self))
+        app.timer(self.limits.silent_check_seconds, name="silence-check")(agents.tick_timer(self))
+        self._web()
+
+    def _web(self) -> None:
+        tables = {
+            "orders": self.orders,
+            "shipments": self.shipments,
+            "weeks": self.weeks,
+            "corridors": self.corridors,
+            "parks": self.parks,
+            "alerts": self.emitted,
+        }
+        size = m.gauge(
+            self.metrics_registry, m.DETECTOR_TABLE_SIZE, "Entries per state table.", ("table",)
+        )
+        for label, table in tables.items():
+            size.labels(table=label).set_function(lambda t=table: len(t))
+        detector = self
+
+        class Health(faust.web.View):  # type: ignore[misc]
+            async def get(self, request: Any) -> Any:
+                return self.json({"status": "ok"})
+
+        class Ready(faust.web.View):  # type: ignore[misc]
+            async def get(self, request: Any) -> Any:
+                problems = await detector.problems()
+                if problems:
+                    return self.json({"status": "not ready", "problems": problems}, status=503)
+                return self.json({"status": "ready"})
+
+        class Metrics(faust.web.View):  # type: ignore[misc]
+            async def get(self, request: Any) -> Any:
+                body, _ = m.render(detector.metrics_registry)
+                return self.bytes(body, content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+        self.app.page("/healthz")(Health)
+        self.app.page("/readyz")(Ready)
+        self.app.page("/metrics")(Metrics)
+
+    async def problems(self) -> dict[str, str]:
+        """Empty when the worker has joined its group, restored its tables and can reach the
+        schema registry."""
+        problems: dict[str, str] = {}
+        app = self.app
+        if app.rebalancing or not app.tables.recovery.completed.is_set():
+            problems["kafka"] = "joining the consumer group / restoring tables"
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.registry.ping), timeout=3)
+        except (ParkLinkError, TimeoutError) as exc:
+            problems["registry"] = str(exc) or "timed out"
+        return problems
+
+    async def dead_letter(self, message: Any, exc: SerdeError) -> None:
+        """Set an undecodable or invalid record aside with where it came from and why."""
+        headers = [
+            ("topic", message.topic.encode()),
+            ("partition", str(message.partition).encode()),
+            ("offset", str(message.offset).encode()),
+            ("error", exc.reason.encode()),
+            ("error_message", str(exc).encode()[:2000]),
+        ]
+        await self.dlq_topic.send(key=message.key, value=message.value, headers=headers)
+        role = next((r for r, t in self.topic_names.items() if t == message.topic), message.topic)
+        self.metrics.dlq.labels(topic=role, reason=exc.reason).inc()
+        log.warning("dead-lettered %s", exc)

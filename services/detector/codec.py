@@ -1,0 +1,62 @@
+"""faust codecs: the project's Avro serde as a faust codec (Confluent-framed records), UTF-8
+string keys, and JSON for the detector's own state and internal messages."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from faust.serializers.codecs import Codec
+from pydantic import TypeAdapter
+
+from parklink.eventkit.contracts import Record
+from parklink.eventkit.serde import Deserializer, Serializer
+
+R = TypeVar("R", bound=Record)
+T = TypeVar("T")
+
+
+class SerdeCodec(Codec, Generic[R]):  # type: ignore[misc]
+    """One record type on one topic, through `parklink.eventkit.serde`: the same code the
+    kafka-python services use, so faust reads and writes exactly what they do."""
+
+    def __init__(
+        self,
+        serializer: Serializer[R],
+        deserializer: Deserializer[R],
+        children: tuple[Codec, ...] | None = None,
+    ) -> None:
+        super().__init__(children=children, serializer=serializer, deserializer=deserializer)
+        self.serializer = serializer
+        self.deserializer = deserializer
+
+    def _dumps(self, obj: Any) -> bytes:
+        if not isinstance(obj, self.serializer.model):
+            raise TypeError(f"expected a {self.serializer.model.__name__}, got {type(obj)!r}")
+        return self.serializer.serialize(obj)
+
+    def _loads(self, s: bytes) -> R:
+        return self.deserializer.deserialize(s)
+
+
+class Utf8Codec(Codec):  # type: ignore[misc]
+    """Plain UTF-8 strings (faust's "raw" would give bytes back on recovery)."""
+
+    def _dumps(self, obj: Any) -> bytes:
+        return obj.encode() if isinstance(obj, str) else bytes(obj)
+
+    def _loads(self, s: bytes) -> str:
+        return s.decode()
+
+
+class DataclassCodec(Codec, Generic[T]):  # type: ignore[misc]
+    """JSON for the plain dataclasses of `state.py` (validated on the way back in)."""
+
+    def __init__(self, model: type[T], children: tuple[Codec, ...] | None = None) -> None:
+        super().__init__(children=children, model=model)
+        self._adapter: TypeAdapter[T] = TypeAdapter(model)
+
+    def _dumps(self, obj: Any) -> bytes:
+        return self._adapter.dump_json(obj)
+
+    def _loads(self, s: bytes) -> T:
+        return self._adapter.validate_json(s)

@@ -1,0 +1,69 @@
+"""Start a detector worker: validate settings and thresholds, wait for the registry, run
+faust until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+from parklink.detector.config import DetectorSettings
+from parklink.detector.thresholds import load_thresholds
+from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.logs import configure_logging
+from parklink.eventkit.registry_client import RegistryClient
+from parklink.eventkit.settings import load_settings
+
+log = logging.getLogger(__name__)
+
+
+def _wait_for_registry(client: RegistryClient, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            client.ping()
+            return
+        except ParkLinkError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
+
+
+def run() -> int:
+    import faust
+
+    from parklink.detector.app import Detector
+
+    settings = load_settings(DetectorSettings)
+    configure_logging(settings.log_level, settings.log_format)
+    limits = load_thresholds(settings.detector_config)
+    registry = RegistryClient(settings.registry_url)
+    _wait_for_registry(registry)
+    detector = Detector(settings, limits, registry)
+    detector.alert_codec.serializer.header  # noqa: B018  register the alert schema now
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log.info(
+        "detector %s on %s, web http://%s:%d",
+        settings.detector_group,
+        settings.kafka_bootstrap,
+        settings.detector_host,
+        settings.detector_port,
+    )
+    worker = faust.Worker(
+        detector.app,
+        loglevel=settings.log_level,
+        quiet=True,
+        override_logging=False,
+    )
+    try:
+        worker.execute_from_commandline()
+    finally:
+        registry.close()
+    return 0
+
+
+def main() -> None:
+    """`python -m parklink.detector`: the same as `parklink detector` (one-line errors)."""
+    from parklink.cli.main import main as cli
+
+    cli(["detector", *sys.argv[1:]])
