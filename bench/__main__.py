@@ -13,6 +13,7 @@ from parklink.kafkalocal.runner import ephemeral_kafka
 # Benchmark modules, each with `run(ctx) -> list[Row]`, in the order the table shows them.
 BENCHES = (
     "bench.serde",
+    "bench.registry_serde",
     "bench.producer",
 )
 
