@@ -139,6 +139,8 @@ def _ping_db(store: AlertStore) -> None:
 
 
 def serve(settings: ConsoleSettings) -> None:
+    # One line per webhook attempt and registry call is the console's own log's job.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     app = create_app(settings)
     config = uvicorn.Config(
         app,

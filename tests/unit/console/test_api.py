@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from unit.console.samples import T0, alert, resolved
 
 from parklink.console.app import create_app
 from parklink.console.config import ConsoleSettings
@@ -18,7 +19,6 @@ from parklink.console.runtime import Runtime
 from parklink.console.store import Applied, Incoming
 from parklink.eventkit.contracts import DisruptionAlert
 from parklink.eventkit.tokens import Role, TokenStore
-from unit.console.samples import T0, alert, resolved
 
 TOPIC = "alliance.alerts.v1"
 

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from unit.console.samples import T0, alert
 
 from parklink.console.hub import format_sse
 from parklink.console.matching import Matchers, Silence, silenced_by
@@ -15,7 +16,6 @@ from parklink.console.query import (
 )
 from parklink.console.signing import next_attempt_in, signed_headers, verify
 from parklink.eventkit.contracts import AlertStatus, Severity
-from unit.console.samples import T0, alert
 
 
 def test_matchers_are_anded_and_park_means_named() -> None:

@@ -1,9 +1,10 @@
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from unit.console.samples import T0, alert, resolved
+
 from parklink.console.query import parse_query
 from parklink.console.store import AlertStore, Incoming
-from unit.console.samples import T0, alert, resolved
 
 TOPIC = "alliance.alerts.v1"
 
@@ -61,7 +62,7 @@ def test_rebuilding_from_the_same_records_gives_the_same_current_state(tmp_path:
     for name in ("a.db", "b.db"):
         store = _store(tmp_path / name)
         store.apply(TOPIC, recs, now)
-        items, _, total = store.list_alerts(parse_query(limit=100), now)
+        items, _, _total = store.list_alerts(parse_query(limit=100), now)
         states.append(items)
         store.close()
     assert states[0] == states[1]

@@ -1,0 +1,303 @@
+"""The console as a process on a real broker and registry: alerts published to the topic show
+up, a deleted database is rebuilt from the topic, webhooks are retried and survive restarts,
+SSE pushes live updates (not silenced ones) and forgets clients that leave."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import pytest
+from conftest import free_port, start_service, stop_service
+from unit.console.samples import alert, resolved
+
+from parklink.console.signing import verify
+from parklink.eventkit.bus import producer
+from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.contracts import DisruptionAlert
+from parklink.eventkit.registry_client import RegistryClient
+from parklink.eventkit.serde import Serializer
+from parklink.eventkit.tokens import Role, TokenStore
+
+pytestmark = pytest.mark.broker
+
+T = TypeVar("T")
+
+
+def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 60) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Publisher:
+    def __init__(self, bootstrap: str, prefix: str, registry_url: str) -> None:
+        spec = load_catalog()["alerts"]
+        self.topic = spec.topic(prefix)
+        self._registry = RegistryClient(registry_url)
+        self._serializer = Serializer(self._registry, DisruptionAlert, spec.subject(prefix))
+        self._producer = producer(bootstrap.split(","))
+
+    def publish(self, *alerts: DisruptionAlert) -> None:
+        for a in alerts:
+            self._producer.send(
+                self.topic, key=a.key().encode(), value=self._serializer.serialize(a)
+            ).get(timeout=30)
+
+    def close(self) -> None:
+        self._producer.close()
+        self._registry.close()
+
+
+class Console:
+    def __init__(self, env: dict[str, str], state_dir: Path, token: str) -> None:
+        self.env, self.state_dir = env, state_dir
+        self.url = f"http://127.0.0.1:{env['PARKLINK_CONSOLE_PORT']}"
+        self.auth = {"Authorization": f"Bearer {token}"}
+        self.token = token
+        self.proc: Any = None
+        self.runs = 0
+
+    def start(self) -> None:
+        self.runs += 1
+        log = self.state_dir / f"console-{self.runs}.log"
+        self.proc = start_service("parklink.console", self.env, log, f"{self.url}/readyz")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_service(self.proc)
+            self.proc = None
+            log = (self.state_dir / f"console-{self.runs}.log").read_text()
+            assert "console stopped" in log, "console did not stop cleanly on SIGTERM"
+
+    def get(self, path: str, **params: Any) -> Any:
+        resp = httpx.get(self.url + path, params=params, headers=self.auth, timeout=10)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        resp = httpx.post(self.url + path, json=body, headers=self.auth, timeout=10)
+        assert resp.status_code == 201, resp.text
+        return resp.json()
+
+
+@pytest.fixture
+def publisher(kafka_bootstrap: str, topic_prefix: str, registry_url: str) -> Iterator[Publisher]:
+    pub = Publisher(kafka_bootstrap, topic_prefix, registry_url)
+    yield pub
+    pub.close()
+
+
+@pytest.fixture
+def console(
+    kafka_bootstrap: str, topic_prefix: str, registry_url: str, state_dir: Path
+) -> Iterator[Console]:
+    tokens = TokenStore.in_state_dir(state_dir)
+    token = tokens.issue(Role.OPERATOR, "ops")
+    tokens.close()
+    env = {
+        "PARKLINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "PARKLINK_TOPIC_PREFIX": topic_prefix,
+        "PARKLINK_REGISTRY_URL": registry_url,
+        "PARKLINK_STATE_DIR": str(state_dir),
+        "PARKLINK_CONSOLE_PORT": str(free_port()),
+        "PARKLINK_WEBHOOK_BACKOFF_S": "0.2",
+        "PARKLINK_WEBHOOK_MAX_ATTEMPTS": "10",
+        "PARKLINK_SSE_KEEPALIVE_S": "0.5",
+    }
+    c = Console(env, state_dir, token)
+    c.start()
+    yield c
+    c.stop()
+
+
+def _current(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in i.items() if k != "received_at"} for i in items]
+
+
+def test_alerts_show_up_and_a_deleted_database_is_rebuilt(
+    console: Console, publisher: Publisher
+) -> None:
+    firing = alert()
+    publisher.publish(
+        firing,
+        alert(subject="SH-2", severity="CRITICAL"),
+        alert(type="PARK_SILENT", subject="PK-ISB-SEZ", corridor=None, parks=["PK-ISB-SEZ"]),
+        resolved(firing),
+    )
+    wait_for(
+        lambda: (
+            console.get("/v1/alerts", status="RESOLVED")["total"] == 1
+            and console.get("/v1/alerts")["total"] == 3
+        ),
+        "the console to read the alerts",
+    )
+    before = _current(console.get("/v1/alerts")["items"])
+    detail = console.get("/v1/alerts/" + quote(firing.alert_id, safe=""))
+    assert [h["status"] for h in detail["history"]] == ["FIRING", "RESOLVED"]
+
+    console.stop()
+    for db in console.state_dir.glob("console.db*"):
+        db.unlink()
+    console.start()
+    wait_for(lambda: console.get("/v1/alerts")["total"] == 3, "the rebuild")
+    wait_for(lambda: _current(console.get("/v1/alerts")["items"]) == before, "the same state")
+
+
+class Receiver:
+    """A webhook receiver on a free port that fails while `failing()` says so."""
+
+    def __init__(self, failing: Callable[[int], bool]) -> None:
+        self.requests: list[tuple[dict[str, str], bytes, int]] = []
+        self.failing = failing
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                code = 503 if receiver.failing(len(receiver.requests)) else 200
+                receiver.requests.append((dict(self.headers.items()), body, code))
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def delivered(self) -> list[tuple[dict[str, str], bytes, int]]:
+        return [r for r in self.requests if r[2] == 200]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver_factory() -> Iterator[Callable[[Callable[[int], bool]], Receiver]]:
+    made: list[Receiver] = []
+
+    def make(failing: Callable[[int], bool]) -> Receiver:
+        r = Receiver(failing)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.close()
+
+
+SECRET = "whsec-test-0123456789abcdef"
+
+
+def test_webhook_is_delivered_on_the_fourth_attempt_with_a_valid_signature(
+    console: Console,
+    publisher: Publisher,
+    receiver_factory: Callable[[Callable[[int], bool]], Receiver],
+) -> None:
+    receiver = receiver_factory(lambda n: n < 3)
+    hook = console.post("/v1/webhooks", {"url": receiver.url, "secret": SECRET})
+    publisher.publish(alert())
+    deliveries = wait_for(
+        lambda: [
+            d
+            for d in console.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries")["items"]
+            if d["status"] == "delivered"
+        ],
+        "the delivery",
+    )
+    assert deliveries[0]["attempts"] == 4
+    assert [r[2] for r in receiver.requests] == [503, 503, 503, 200]
+    headers, body, _ = receiver.requests[-1]
+    ids = {h["X-ParkLink-Delivery"] for h, _, _ in receiver.requests}
+    assert ids == {deliveries[0]["delivery_id"]}
+    assert verify(
+        SECRET, int(headers["X-ParkLink-Timestamp"]), body, headers["X-ParkLink-Signature"]
+    )
+    doc = json.loads(body)
+    assert doc["event"] == "alert.firing"
+    assert doc["alert"]["alert_id"] == "SHIPMENT_DELAY|SH-1"
+
+
+def test_a_pending_webhook_survives_a_restart_and_is_delivered_once(
+    console: Console,
+    publisher: Publisher,
+    receiver_factory: Callable[[Callable[[int], bool]], Receiver],
+) -> None:
+    up = threading.Event()
+    receiver = receiver_factory(lambda _n: not up.is_set())
+    hook = console.post("/v1/webhooks", {"url": receiver.url, "secret": SECRET})
+    path = f"/v1/webhooks/{hook['webhook_id']}/deliveries"
+    publisher.publish(alert())
+    wait_for(lambda: len(receiver.requests) >= 2, "two failed attempts")
+    console.stop()
+    up.set()
+    console.start()
+    wait_for(lambda: receiver.delivered(), "the delivery after the restart")
+    # Another restart after the success, then a second alert: the first is not sent again.
+    console.stop()
+    console.start()
+    publisher.publish(alert(subject="SH-2"))
+    wait_for(lambda: len(receiver.delivered()) >= 2, "the second alert's delivery")
+    per_id: dict[str, int] = {}
+    for headers, _, _ in receiver.delivered():
+        per_id[headers["X-ParkLink-Delivery"]] = per_id.get(headers["X-ParkLink-Delivery"], 0) + 1
+    assert sorted(per_id.values()) == [1, 1]
+    statuses = {d["alert_id"]: d["status"] for d in console.get(path)["items"]}
+    assert statuses == {"SHIPMENT_DELAY|SH-1": "delivered", "SHIPMENT_DELAY|SH-2": "delivered"}
+
+
+def _sse_clients(console: Console) -> float:
+    for line in httpx.get(console.url + "/metrics", timeout=10).text.splitlines():
+        if line.startswith("parklink_console_sse_clients "):
+            return float(line.split()[1])
+    raise AssertionError("no SSE clients gauge")
+
+
+def test_stream_pushes_live_alerts_not_silenced_ones_and_forgets_clients(
+    console: Console, publisher: Publisher
+) -> None:
+    assert httpx.get(console.url + "/v1/alerts/stream", timeout=10).status_code == 401
+    console.post("/v1/silences", {"matchers": {"park": "PK-ISB-SEZ"}, "duration_minutes": 60})
+    silent = alert(type="PARK_SILENT", subject="PK-ISB-SEZ", corridor=None, parks=["PK-ISB-SEZ"])
+    events: list[tuple[str, dict[str, Any]]] = []
+    with httpx.stream(
+        "GET",
+        console.url + "/v1/alerts/stream",
+        params={"token": console.token},
+        timeout=httpx.Timeout(10, read=30),
+    ) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        wait_for(lambda: _sse_clients(console) == 1, "the client to be counted")
+        publisher.publish(silent)
+        stored = wait_for(
+            lambda: console.get("/v1/alerts", type="PARK_SILENT")["items"], "the silenced alert"
+        )
+        assert stored[0]["silenced_by"] is not None
+        publisher.publish(alert())
+        event = None
+        for line in resp.iter_lines():
+            if line.startswith("event: "):
+                event = line[len("event: ") :]
+            elif line.startswith("data: ") and event == "alert":
+                events.append((event, json.loads(line[len("data: ") :])))
+                if events[-1][1]["alert_id"] == "SHIPMENT_DELAY|SH-1":
+                    break
+    assert [e[1]["alert_id"] for e in events] == ["SHIPMENT_DELAY|SH-1"]
+    wait_for(lambda: _sse_clients(console) == 0, "the disconnected client to be dropped")
