@@ -30,6 +30,7 @@ from parklink.registry.store import KafkaStore
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+OPS_PATHS = {"/healthz", "/readyz", "/metrics"}
 T = TypeVar("T")
 
 
@@ -105,7 +106,13 @@ def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> F
 
     @app.middleware("http")
     async def count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
-        response = await call_next(request)
+        if not store.ready.is_set() and request.url.path not in OPS_PATHS:
+            # Before the replay ends the state is partial: answer nothing rather than wrong.
+            response: Response = _error(
+                503, errors.BACKEND_ERROR, f"schema store not ready: {store.problem}"
+            )
+        else:
+            response = await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         requests.labels(route=path, status=str(response.status_code)).inc()

@@ -68,19 +68,23 @@ class KafkaStore:
         while not self._stop.is_set():
             try:
                 self._ensure_topic()
-                self._producer = bus.producer(
-                    self.bootstrap,
-                    linger_ms=0,
-                    client_id="parklink-registry",
-                    max_request_size=self.max_record_bytes,
-                )
+                if self._producer is None:
+                    self._producer = bus.producer(
+                        self.bootstrap,
+                        linger_ms=0,
+                        client_id="parklink-registry",
+                        max_request_size=self.max_record_bytes,
+                    )
                 self._consume()
                 return
             except KafkaError as exc:
                 self.problem = f"Kafka at {','.join(self.bootstrap)}: {exc}"
             except bus.KafkaUnavailable as exc:
                 self.problem = str(exc)
-            log.warning("schema store not available yet: %s", self.problem)
+            except Exception as exc:  # keep serving /healthz and retry rather than die silently
+                log.exception("schema store reader failed")
+                self.problem = f"store reader failed: {exc}"
+            log.warning("schema store not available: %s", self.problem)
             self._stop.wait(2.0)
 
     def _ensure_topic(self) -> None:
@@ -117,9 +121,13 @@ class KafkaStore:
         tp = TopicPartition(self.topic, 0)
         try:
             consumer.assign([tp])
-            consumer.seek_to_beginning(tp)
+            # After a reconnect, go on from where this state is; records apply exactly once.
+            if self._position:
+                consumer.seek(tp, self._position)
+            else:
+                consumer.seek_to_beginning(tp)
             end = self._end_offset(consumer, tp)
-            log.info("replaying %s (%d offsets)", self.topic, end)
+            log.info("reading %s from offset %d (end %d)", self.topic, self._position, end)
             while not self._stop.is_set():
                 if not self.ready.is_set() and self._position >= end:
                     self.ready.set()
