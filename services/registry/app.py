@@ -98,6 +98,7 @@ def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> F
         default_response_class=RegistryJSON,
         lifespan=lifespan,
     )
+    app.state.registry = registry
 
     async def ready() -> dict[str, str]:
         return {} if store.ready.is_set() else {"kafka": store.problem}
