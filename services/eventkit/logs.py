@@ -30,6 +30,6 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # kafka-python and aiokafka are chatty at INFO about every connection.
-    for noisy in ("kafka", "aiokafka"):
+    # The clients are chatty at INFO: a line per connection or per HTTP request.
+    for noisy in ("kafka", "aiokafka", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Any
 
 from parklink.eventkit.catalog import CATALOG_PATH, load_catalog
@@ -52,8 +51,6 @@ def _serve(args: argparse.Namespace) -> int:
 def _register_schemas(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    # One line per subject is the output; httpx would add one per request at INFO.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     settings = load_settings(Settings)
     catalog = load_catalog(Path(args.catalog))
     carried = {spec.value: spec for spec in catalog.topics.values() if spec.value}
