@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "parklink.cli.tokens",
     "parklink.publisher.cli",
     "parklink.cli.subscribe",
+    "parklink.simulator.cli",
+    "parklink.orchestrator.cli",
 )
 
 log = logging.getLogger("parklink")

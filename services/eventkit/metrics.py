@@ -24,6 +24,12 @@ CONSOLE_ALERTS = "console_alerts"
 CONSOLE_WEBHOOK_DELIVERIES = "console_webhook_deliveries_total"
 CONSOLE_SSE_CLIENTS = "console_sse_clients"
 CONSOLE_ALERTS_CONSUMED = "console_alerts_consumed_total"
+SIMULATOR_EVENTS_PUBLISHED = "simulator_events_published_total"
+SIMULATOR_EVENTS_REFUSED = "simulator_events_refused_total"
+SIMULATOR_RETRIES = "simulator_retries_total"
+SIMULATOR_BACKLOG = "simulator_backlog"
+SIMULATOR_LAG_SECONDS = "simulator_lag_seconds"
+SIMULATOR_SCENARIOS = "simulator_scenarios_total"
 
 
 def name(short: str) -> str:

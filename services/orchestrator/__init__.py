@@ -1,0 +1,1 @@
+"""`parklink up` / `parklink down`: the whole network on one machine, as child processes."""

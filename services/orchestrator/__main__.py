@@ -1,0 +1,3 @@
+from parklink.orchestrator.app import main
+
+main()

@@ -1,0 +1,40 @@
+"""`parklink up` and `parklink down`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    from parklink.orchestrator.app import add_up_arguments
+
+    up = subparsers.add_parser(
+        "up",
+        help="the whole network on this machine (what `make run` does)",
+        description="Starts Kafka (or uses PARKLINK_KAFKA_BOOTSTRAP), applies the topics, "
+        "starts the registry and registers the schemas, issues the demo's tokens, then the "
+        "gateway, detector, console and simulator, each waited for until ready. Logs go to "
+        "<PARKLINK_STATE_DIR>/logs/. Ctrl-C stops everything; --detach returns instead.",
+    )
+    add_up_arguments(up)
+    up.set_defaults(handler=_up)
+    down = subparsers.add_parser(
+        "down",
+        help="stop a network started with `parklink up --detach` (and its Kafka)",
+        description="Stops the parts recorded in <PARKLINK_STATE_DIR>/run.json in reverse "
+        "order, then the local Kafka if `parklink up` started it.",
+    )
+    down.set_defaults(handler=_down)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from parklink.orchestrator.app import up
+
+    return up(args)
+
+
+def _down(args: argparse.Namespace) -> int:
+    from parklink.orchestrator.app import down
+
+    return down(args)

@@ -1,0 +1,3 @@
+from parklink.simulator.app import main
+
+main()

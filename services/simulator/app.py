@@ -1,0 +1,230 @@
+"""Wires the simulator: settings and flags, the world with its scheduled scenarios, the sink
+(gateway or SDK), the runner, and a small web app for readiness, metrics, status and
+on-demand scenarios (`POST /v1/scenarios/{name}`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import uuid
+from collections.abc import Generator, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from parklink.eventkit.contracts import now_utc
+from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.logs import configure_logging
+from parklink.eventkit.metrics import new_registry
+from parklink.eventkit.settings import load_settings
+from parklink.eventkit.web import error_response, ops_router
+from parklink.simulator import credentials
+from parklink.simulator.config import SimulatorSettings
+from parklink.simulator.geography import PARKS
+from parklink.simulator.runner import Runner, Stats
+from parklink.simulator.scenarios import SCENARIOS, ScenarioOptions, parse_spec, schedule
+from parklink.simulator.sinks import DirectSink, GatewaySink, Sink
+from parklink.simulator.world import World, WorldConfig
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="NAME[@START[/EVERY]]",
+        help=f"inject a disruption ({', '.join(SCENARIOS)}), START seconds after the start "
+        "(default 0), again every EVERY seconds; repeatable",
+    )
+    parser.add_argument("--rate", type=float, help="events per second (default 20)")
+    parser.add_argument(
+        "--speed", type=float, help="simulated seconds per wall-clock second (default 600)"
+    )
+    parser.add_argument("--seed", type=int, help="same seed, same world (default: random)")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument(
+        "--direct", action="store_true", help="publish with the SDK to Kafka, not the gateway"
+    )
+    parser.add_argument("--gateway", metavar="URL", help="gateway URL (PARKLINK_GATEWAY_URL)")
+    parser.add_argument(
+        "--tokens", metavar="FILE", help='JSON {"parks": {ID: TOKEN}} (default: issue them)'
+    )
+    parser.add_argument(
+        "--offline-seconds", type=float, help="how long park-offline keeps a park silent"
+    )
+    parser.add_argument("--port", type=int, help="status/metrics port (0 = none; default 6068)")
+
+
+def settings_from(args: argparse.Namespace) -> SimulatorSettings:
+    overrides: dict[str, Any] = {
+        "simulator_rate": args.rate,
+        "simulator_speed": args.speed,
+        "simulator_seed": args.seed,
+        "gateway_url": args.gateway,
+        "simulator_tokens_file": args.tokens,
+        "simulator_offline_s": args.offline_seconds,
+        "simulator_port": args.port,
+    }
+    if args.direct:
+        overrides["simulator_direct"] = True
+    if args.scenario:
+        overrides["simulator_scenarios"] = " ".join(args.scenario)
+    return load_settings(SimulatorSettings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def build_sink(settings: SimulatorSettings) -> Sink:
+    if settings.simulator_direct:
+        return DirectSink(settings.bootstrap_servers, settings.registry_url, settings.topic_prefix)
+    parks = [p.park_id for p in PARKS]
+    if settings.simulator_tokens_file is not None:
+        tokens = credentials.load(settings.simulator_tokens_file)
+        missing = [p for p in parks if p not in tokens.parks]
+        if missing:
+            raise ParkLinkError(f"{settings.simulator_tokens_file} has no token for {missing}")
+    else:
+        tokens = credentials.ensure(settings.state_dir, settings.tokens_file, parks)
+    return GatewaySink(settings.gateway_url, tokens.parks)
+
+
+def create_web(runner: Runner, sink: Sink, registry: Any) -> FastAPI:
+    app = FastAPI(title="ParkLink simulator", docs_url=None, redoc_url=None)
+
+    async def ready() -> dict[str, str]:
+        problems = await sink.problems()
+        if not runner.started:
+            problems["runner"] = "not started"
+        return problems
+
+    app.include_router(ops_router(registry, ready))
+
+    @app.get("/v1/status", summary="What the simulator has published and injected")
+    async def status() -> dict[str, Any]:
+        return {
+            "published": runner.stats.published,
+            "refused": runner.stats.refused,
+            "retries": runner.stats.retries,
+            "backlog": runner.backlog,
+            "simulated_time": runner.world.now.isoformat(),
+            "injections": [_injection(i) for i in runner.world.injections],
+        }
+
+    @app.post("/v1/scenarios/{name}", status_code=201, summary="Inject a scenario now")
+    async def inject(name: str) -> Any:
+        if name not in SCENARIOS:
+            return error_response(
+                404, "unknown_scenario", f"no scenario {name!r}", sorted(SCENARIOS)
+            )
+        return JSONResponse(_injection(runner.trigger(name)), status_code=201)
+
+    return app
+
+
+def _injection(injection: Any) -> dict[str, Any]:
+    doc = asdict(injection)
+    for key in ("at", "until"):
+        if doc[key] is not None:
+            doc[key] = doc[key].isoformat()
+    doc["expected_alerts"] = [str(a) for a in doc["expected_alerts"]]
+    return doc
+
+
+class _Server(uvicorn.Server):
+    """Signals are the simulator's to handle (it drains its queues first)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def run(settings: SimulatorSettings, duration_s: float | None = None) -> Stats:
+    seed = settings.simulator_seed
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    world = World(
+        WorldConfig(
+            seed=seed,
+            start=now_utc(),
+            speed=settings.simulator_speed,
+            rate=settings.simulator_rate,
+            run_id=uuid.uuid4(),
+        )
+    )
+    options = ScenarioOptions(offline_s=settings.simulator_offline_s)
+    for text in settings.scenario_texts():
+        schedule(world, parse_spec(text), options)
+    sink = build_sink(settings)
+    registry = new_registry("simulator")
+    runner = Runner(
+        world,
+        sink,
+        rate=settings.simulator_rate,
+        options=options,
+        registry=registry,
+        max_batch=settings.simulator_max_batch,
+        lag_warn_s=settings.simulator_lag_warn_s,
+    )
+    log.info(
+        "simulating %d parks at %g events/s, speed x%g, seed %d, scenarios: %s; publishing %s",
+        len(PARKS),
+        settings.simulator_rate,
+        settings.simulator_speed,
+        seed,
+        ", ".join(settings.scenario_texts()) or "none",
+        "with the SDK to Kafka" if settings.simulator_direct else f"to {settings.gateway_url}",
+    )
+    stop = asyncio.Event()
+    server: _Server | None = None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks: list[asyncio.Task[Any]] = []
+    if settings.simulator_port:
+        config = uvicorn.Config(
+            create_web(runner, sink, registry),
+            host=settings.simulator_host,
+            port=settings.simulator_port,
+            log_config=None,
+            access_log=False,
+        )
+        server = _Server(config)
+        tasks.append(asyncio.create_task(server.serve()))
+    try:
+        return await runner.run(stop, duration_s)
+    finally:
+        if server is not None:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await sink.aclose()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def simulate(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    stats = asyncio.run(run(settings, args.duration))
+    print(
+        f"published {stats.published} events, {stats.retries} retries after backpressure, "
+        f"{stats.refused} refused"
+    )
+    return 1 if stats.refused else 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m parklink.simulator")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from(args)
+        configure_logging(settings.log_level, settings.log_format)
+        asyncio.run(run(settings, args.duration))
+    except ParkLinkError as exc:
+        raise SystemExit(f"error: {exc}") from exc

@@ -1,0 +1,131 @@
+"""Where the simulator's events go: the HTTP gateway (as each park, with its token) or Kafka
+through the publisher SDK (`--direct`). Both tell backpressure (retry later, nothing lost)
+apart from a refusal (the events are wrong)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+import httpx
+
+from parklink.eventkit.contracts import ParkEvent
+from parklink.eventkit.errors import ParkLinkError
+from parklink.publisher import Publisher
+from parklink.publisher.errors import DeliveryFailed, PublishError
+
+log = logging.getLogger(__name__)
+
+
+class Backpressure(Exception):
+    """Not taken now; send the same events again later (after `retry_after` seconds if set)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class Refused(ParkLinkError):
+    """The events themselves were refused (a bug in the simulator or a bad token)."""
+
+
+class Sink(Protocol):
+    async def send(self, park_id: str, kind: str, events: list[ParkEvent]) -> None: ...
+
+    async def problems(self) -> dict[str, str]: ...
+
+    async def aclose(self) -> None: ...
+
+
+def retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class GatewaySink:
+    def __init__(self, url: str, tokens: dict[str, str], timeout_s: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self._tokens = tokens
+        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout_s)
+
+    async def send(self, park_id: str, kind: str, events: list[ParkEvent]) -> None:
+        token = self._tokens.get(park_id)
+        if token is None:
+            raise Refused(f"no token for {park_id}")
+        try:
+            resp = await self._http.post(
+                f"/v1/events/{kind}",
+                json=[e.to_json() for e in events],
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.TransportError as exc:
+            raise Backpressure(f"gateway unreachable: {type(exc).__name__}") from exc
+        if resp.status_code == 202:
+            return
+        if resp.status_code in (429, 503):
+            raise Backpressure(
+                f"gateway answered {resp.status_code}", retry_after(resp.headers.get("Retry-After"))
+            )
+        if resp.status_code == 413 and len(events) > 1:
+            half = len(events) // 2
+            await self.send(park_id, kind, events[:half])
+            await self.send(park_id, kind, events[half:])
+            return
+        raise Refused(
+            f"gateway refused {len(events)} {kind} event(s) of {park_id}: "
+            f"{resp.status_code} {resp.text[:500]}"
+        )
+
+    async def problems(self) -> dict[str, str]:
+        try:
+            resp = await self._http.get("/readyz", timeout=2.0)
+        except httpx.HTTPError as exc:
+            return {"gateway": f"{self.url} unreachable: {type(exc).__name__}"}
+        return {} if resp.status_code == 200 else {"gateway": f"{self.url}: {resp.status_code}"}
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class DirectSink:
+    """One SDK publisher per park, straight to Kafka; blocking calls run in a thread."""
+
+    def __init__(self, bootstrap: list[str], registry_url: str, topic_prefix: str) -> None:
+        self._bootstrap = bootstrap
+        self._registry_url = registry_url
+        self._prefix = topic_prefix
+        self._publishers: dict[str, Publisher] = {}
+
+    def _publish(self, park_id: str, events: list[ParkEvent]) -> None:
+        try:
+            pub = self._publishers.get(park_id)
+            if pub is None:
+                pub = Publisher(
+                    self._bootstrap, self._registry_url, park_id=park_id, topic_prefix=self._prefix
+                )
+                self._publishers[park_id] = pub
+            pub.publish_many(events)
+            pub.flush()
+        except DeliveryFailed as exc:
+            raise Backpressure(f"Kafka did not take the events: {exc}") from exc
+        except PublishError as exc:
+            raise Refused(f"SDK refused events of {park_id}: {exc}") from exc
+        except ParkLinkError as exc:  # Kafka or the registry unreachable
+            raise Backpressure(str(exc)) from exc
+
+    async def send(self, park_id: str, kind: str, events: list[ParkEvent]) -> None:
+        await asyncio.to_thread(self._publish, park_id, events)
+
+    async def problems(self) -> dict[str, str]:
+        return {}
+
+    async def aclose(self) -> None:
+        for pub in self._publishers.values():
+            try:
+                await asyncio.to_thread(pub.close)
+            except ParkLinkError as exc:
+                log.warning("closing the publisher of %s: %s", pub.park_id, exc)
