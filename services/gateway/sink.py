@@ -77,6 +77,7 @@ class KafkaSink:
         self._timeout_s = timeout_s
         self._factory = producer_factory
         self._producer: KafkaProducer | None = None
+        self._api_version: tuple[int, ...] | None = None
         self._failed_since_start = False
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-send")
 
@@ -91,13 +92,18 @@ class KafkaSink:
             old.close(timeout=0)
         if self._producer is None:
             timeout_ms = int(self._timeout_s * 1000)
-            self._producer = self._factory(
-                self._bootstrap,
-                delivery_timeout_ms=timeout_ms,
-                request_timeout_ms=min(timeout_ms // 2, 10_000),
-                max_block_ms=min(timeout_ms // 2, 5_000),
-                client_id="parklink-gateway",
-            )
+            conf: dict[str, Any] = {
+                "delivery_timeout_ms": timeout_ms,
+                "request_timeout_ms": min(timeout_ms // 2, 10_000),
+                "max_block_ms": min(timeout_ms // 2, 5_000),
+                "bootstrap_timeout_ms": min(timeout_ms // 2, 5_000),
+                "client_id": "parklink-gateway",
+            }
+            if self._api_version is not None:
+                # Known from an earlier producer: the new one need not reach a broker to start.
+                conf["api_version"] = self._api_version
+            self._producer = self._factory(self._bootstrap, **conf)
+            self._api_version = self._producer.config["api_version"]
             self._failed_since_start = False
         return self._producer
 
@@ -151,9 +157,14 @@ class KafkaSink:
     def _problems(self) -> dict[str, str]:
         problems = {}
         try:
-            bus.broker_count(self._bootstrap, timeout_s=2.0)
-        except ParkLinkError as exc:
-            problems["kafka"] = str(exc)
+            client = bus.admin(self._bootstrap, bootstrap_timeout_ms=2000, request_timeout_ms=2000)
+            try:
+                client.describe_cluster()
+            finally:
+                client.close()
+        except (ParkLinkError, KafkaError) as exc:
+            problems["kafka"] = f"Kafka at {','.join(self._bootstrap)} unreachable: {exc}"
+
         try:
             self._registry.ping()
         except ParkLinkError as exc:
