@@ -199,6 +199,7 @@
 
   // ---- detail -------------------------------------------------------------------------------
   async function showDetail(alertId) {
+    if (state.selected !== alertId) $("#detail").scrollTop = 0;
     state.selected = alertId;
     for (const tr of document.querySelectorAll("#alerts tbody tr")) {
       tr.classList.toggle("selected", tr.dataset.alertId === alertId);
@@ -280,7 +281,7 @@
     if (!state.parks.length) return;
     const W = 640, H = 320, pad = 40;
     const lons = state.parks.map((p) => p.lon), lats = state.parks.map((p) => p.lat);
-    const [x0, x1, y0, y1] = [Math.min(...lons) - 3, Math.max(...lons) + 3, Math.min(...lats) - 3, Math.max(...lats) + 3];
+    const [x0, x1, y0, y1] = [Math.min(...lons) - 3, Math.max(...lons) + 10, Math.min(...lats) - 3, Math.max(...lats) + 3];
     const px = (p) => [pad + (p.lon - x0) / (x1 - x0) * (W - 2 * pad), pad + (y1 - p.lat) / (y1 - y0) * (H - 2 * pad)];
     const byCity = new Map(state.parks.map((p) => [p.park_id.split("-")[1], p]));
     const alerts = [...state.alerts.values()];
@@ -305,7 +306,8 @@
       layers.push(s("g", { "data-park": p.park_id, style: "cursor:pointer" },
         s("circle", { cx: x, cy: y, r: sev ? 9 : 6, fill: sev ? SEV_COLOUR[sev] : "#4caf50", stroke: "#fff", "stroke-width": 2 }),
         firing ? s("text", { x: x, y: y + 3.5, "text-anchor": "middle", style: "fill:#fff;font-size:9px;font-weight:700" }, firing) : null,
-        s("text", { x: x + 11, y: y - 8, class: "park-label" }, (p.name[state.lang] || p.name.en)),
+        s("text", { x: p.label === "below" ? x - 10 : x + 11, y: p.label === "below" ? y + 20 : y - 8, class: "park-label" },
+          p.name[state.lang] || p.name.en),
         s("title", {}, p.park_id + " — " + firing + " " + t("FIRING"))));
     }
     svg.replaceChildren(...layers);

@@ -6,120 +6,20 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import free_port, start_service, stop_service
+from conftest import free_port
+from integration.console.harness import Console, Publisher, wait_for
 from unit.console.samples import alert, resolved
 
 from parklink.console.signing import verify
-from parklink.eventkit.bus import producer
-from parklink.eventkit.catalog import load_catalog
-from parklink.eventkit.contracts import DisruptionAlert
-from parklink.eventkit.registry_client import RegistryClient
-from parklink.eventkit.serde import Serializer
-from parklink.eventkit.tokens import Role, TokenStore
 
 pytestmark = pytest.mark.broker
-
-T = TypeVar("T")
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Publisher:
-    def __init__(self, bootstrap: str, prefix: str, registry_url: str) -> None:
-        spec = load_catalog()["alerts"]
-        self.topic = spec.topic(prefix)
-        self._registry = RegistryClient(registry_url)
-        self._serializer = Serializer(self._registry, DisruptionAlert, spec.subject(prefix))
-        self._producer = producer(bootstrap.split(","))
-
-    def publish(self, *alerts: DisruptionAlert) -> None:
-        for a in alerts:
-            self._producer.send(
-                self.topic, key=a.key().encode(), value=self._serializer.serialize(a)
-            ).get(timeout=30)
-
-    def close(self) -> None:
-        self._producer.close()
-        self._registry.close()
-
-
-class Console:
-    def __init__(self, env: dict[str, str], state_dir: Path, token: str) -> None:
-        self.env, self.state_dir = env, state_dir
-        self.url = f"http://127.0.0.1:{env['PARKLINK_CONSOLE_PORT']}"
-        self.auth = {"Authorization": f"Bearer {token}"}
-        self.token = token
-        self.proc: Any = None
-        self.runs = 0
-
-    def start(self) -> None:
-        self.runs += 1
-        log = self.state_dir / f"console-{self.runs}.log"
-        self.proc = start_service("parklink.console", self.env, log, f"{self.url}/readyz")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_service(self.proc)
-            self.proc = None
-            log = (self.state_dir / f"console-{self.runs}.log").read_text()
-            assert "console stopped" in log, "console did not stop cleanly on SIGTERM"
-
-    def get(self, path: str, **params: Any) -> Any:
-        resp = httpx.get(self.url + path, params=params, headers=self.auth, timeout=10)
-        assert resp.status_code == 200, resp.text
-        return resp.json()
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        resp = httpx.post(self.url + path, json=body, headers=self.auth, timeout=10)
-        assert resp.status_code == 201, resp.text
-        return resp.json()
-
-
-@pytest.fixture
-def publisher(kafka_bootstrap: str, topic_prefix: str, registry_url: str) -> Iterator[Publisher]:
-    pub = Publisher(kafka_bootstrap, topic_prefix, registry_url)
-    yield pub
-    pub.close()
-
-
-@pytest.fixture
-def console(
-    kafka_bootstrap: str, topic_prefix: str, registry_url: str, state_dir: Path
-) -> Iterator[Console]:
-    tokens = TokenStore.in_state_dir(state_dir)
-    token = tokens.issue(Role.OPERATOR, "ops")
-    tokens.close()
-    env = {
-        "PARKLINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "PARKLINK_TOPIC_PREFIX": topic_prefix,
-        "PARKLINK_REGISTRY_URL": registry_url,
-        "PARKLINK_STATE_DIR": str(state_dir),
-        "PARKLINK_CONSOLE_PORT": str(free_port()),
-        "PARKLINK_WEBHOOK_BACKOFF_S": "0.2",
-        "PARKLINK_WEBHOOK_MAX_ATTEMPTS": "10",
-        "PARKLINK_SSE_KEEPALIVE_S": "0.5",
-    }
-    c = Console(env, state_dir, token)
-    c.start()
-    yield c
-    c.stop()
 
 
 def _current(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
