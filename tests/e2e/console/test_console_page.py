@@ -1,9 +1,10 @@
 """The web page in headless Chromium: an alert published to the topic appears without a
-reload, is acknowledged from the page, and the API then shows the acknowledgement. Also
-writes docs/console.png for the README."""
+reload, is acknowledged from the page, and the API then shows the acknowledgement. With
+PARKLINK_SCREENSHOT=docs/console.png it also refreshes the README's screenshot."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from unit.console.samples import alert, resolved
 pytestmark = pytest.mark.broker
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "console.png"
+SCREENSHOT = os.environ.get("PARKLINK_SCREENSHOT")
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -151,5 +152,5 @@ def _screenshot(page: Any, console: Console, publisher: Publisher) -> None:
     page.wait_for_selector("#ack-button")
     # The chart reloads shortly after live updates; wait for the new alerts to be in it.
     page.wait_for_function("document.querySelectorAll('#chart rect').length > 30")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    if SCREENSHOT:
+        page.screenshot(path=SCREENSHOT, full_page=True)
