@@ -15,6 +15,8 @@ BENCHES = (
     "bench.serde",
     "bench.registry_serde",
     "bench.producer",
+    "bench.publisher",
+    "bench.gateway",
 )
 
 

@@ -42,6 +42,11 @@ class EventEncoder:
         serializer = self._serializers[self._kinds[type(event)]]
         return event.key().encode(), serializer.serialize(event)
 
+    def encode_for(self, event: ParkEvent) -> tuple[bytes, bytes, str]:
+        """(key, value, topic) of one event of any kind."""
+        kind = self._kinds[type(event)]
+        return event.key().encode(), self._serializers[kind].serialize(event), self._topics[kind]
+
     def encode_many(self, kind: str, events: Sequence[ParkEvent]) -> list[KafkaRecord]:
         serializer = self._serializers[kind]
         return [(e.key().encode(), serializer.serialize(e)) for e in events]

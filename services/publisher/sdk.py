@@ -79,9 +79,14 @@ class Publisher:
         """Validate all the events first (all or nothing), then hand them over in order.
         Dicts need `kind` (orders, shipments, capacity); models carry their own."""
         models = self._validate(list(events), kind)
+        if self._closed:
+            raise PublishError("the publisher is closed")
         ids = []
         for event in models:
-            ids.append(self._send(event))
+            self._send(event)
+            ids.append(event.event_id)
+        with self._lock:
+            self._sent += len(models)
         return ids
 
     def _validate(self, events: list[Event], kind: str | None) -> list[ParkEvent]:
@@ -104,14 +109,11 @@ class Publisher:
             )
         return models
 
-    def _send(self, event: ParkEvent) -> str:
-        if self._closed:
-            raise PublishError("the publisher is closed")
+    def _send(self, event: ParkEvent) -> None:
         try:
-            key, value = self._encoder.encode(event)
+            key, value, topic = self._encoder.encode_for(event)
         except RegistryError as exc:
             raise DeliveryFailed(f"cannot frame the event: {exc}", [event.event_id]) from exc
-        topic = self._encoder.topic(self._encoder.kind_of(event))
         try:
             future = self._producer.send(topic, key=key, value=value)
         except KafkaError as exc:
@@ -119,9 +121,6 @@ class Publisher:
                 f"Kafka did not take event {event.event_id}: {exc}", [event.event_id]
             ) from exc
         future.add_errback(self._on_failure, event.event_id)
-        with self._lock:
-            self._sent += 1
-        return event.event_id
 
     def _on_failure(self, event_id: str, exc: Exception) -> None:
         log.warning("event %s not delivered: %s", event_id, exc)

@@ -1,0 +1,116 @@
+"""Gateway throughput: one `python -m parklink.gateway` process taking batches of 500 order
+events over HTTP from a local load client (a few keep-alive connections in threads), each
+request answered 202 only after Kafka acknowledged all its records (acks=all). Goal: >= 10k
+events/s."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from bench.harness import BenchContext, Row
+from bench.publisher import order_docs
+from bench.registry_serde import _free_port, _start_registry
+from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.tokens import Role, TokenStore
+from parklink.eventkit.topic_admin import apply_catalog
+
+BATCH = 500
+REQUESTS = 240
+CLIENTS = 4
+PARK = "CN-QD-SCODA"
+
+
+def _start_gateway(ctx: BenchContext, registry_url: str, prefix: str) -> tuple[str, str]:
+    state = ctx.workdir / f"gateway-{uuid.uuid4().hex[:6]}"
+    state.mkdir()
+    store = TokenStore.in_state_dir(state)
+    token = store.issue(Role.PARK, PARK)
+    store.close()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PARKLINK_KAFKA_BOOTSTRAP": ctx.bootstrap,
+        "PARKLINK_REGISTRY_URL": registry_url,
+        "PARKLINK_TOPIC_PREFIX": prefix,
+        "PARKLINK_STATE_DIR": str(state),
+        "PARKLINK_GATEWAY_PORT": str(port),
+        "PARKLINK_GATEWAY_RATE_PER_S": "1000000000",
+        "PARKLINK_GATEWAY_RATE_BURST": "1000000000",
+        "PARKLINK_LOG_LEVEL": "WARNING",
+    }
+    log = (state / "gateway.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "parklink.gateway"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+    def stop() -> None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.close()
+
+    ctx.on_close(stop)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gateway exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=3).status_code == 200:
+                return url, token
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gateway not ready after 60s")
+
+
+def run(ctx: BenchContext) -> list[Row]:
+    registry_url = _start_registry(ctx)
+    prefix = f"bench.gw{uuid.uuid4().hex[:6]}."
+    apply_catalog(load_catalog(), ctx.servers, prefix)
+    url, token = _start_gateway(ctx, registry_url, prefix)
+    bodies = [json.dumps(order_docs(BATCH)).encode() for _ in range(16)]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    accepted = 0
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def client(worker: int) -> None:
+        nonlocal accepted
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+            http.post("/v1/events/orders", content=bodies[worker]).raise_for_status()
+            for i in range(worker, REQUESTS, CLIENTS):
+                start = time.perf_counter()
+                resp = http.post("/v1/events/orders", content=bodies[i % len(bodies)])
+                if resp.status_code != 202:
+                    raise RuntimeError(f"gateway answered {resp.status_code}: {resp.text[:200]}")
+                with lock:
+                    accepted += resp.json()["accepted"]
+                    latencies.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(client, range(CLIENTS)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2] * 1000
+    p99 = latencies[int(len(latencies) * 0.99)] * 1000
+    note = f"{REQUESTS} requests x {BATCH} OrderEvents, {CLIENTS} connections, acks=all"
+    return [
+        Row("gateway", "events accepted", accepted / elapsed, "events/s", note + "; goal >= 10k"),
+        Row("gateway", "request latency p50", p50, "ms", f"p99 {p99:.0f} ms"),
+    ]
