@@ -74,6 +74,15 @@ class NodeStatus:
         return self.pid is not None
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: a base64url UUID. Like Kafka's own Uuid.randomUuid(), never one
+    that starts with '-', which the storage tool's argument parser would take for an option."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -245,8 +254,7 @@ class LocalKafka:
             doc = json.loads(self._cluster_file().read_text())
             return str(doc["cluster_id"])
         except (FileNotFoundError, KeyError, ValueError):
-            raw = uuid.uuid4().bytes
-            return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+            return new_cluster_id()
 
     def _configure(self, node: Node, nodes: list[Node]) -> None:
         node.home.mkdir(parents=True, exist_ok=True)
