@@ -1,0 +1,126 @@
+"""`parklink up --detach` on free ports from an empty state dir, the border-jam and
+capacity-outage scenarios, the alerts they cause as the console's API shows them, then
+`parklink down` leaving no process and no port behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import broker_unavailable, free_port
+
+pytestmark = pytest.mark.broker
+
+EXPECTED = {"SHIPMENT_DELAY", "CORRIDOR_CONGESTION", "CAPACITY_DROP", "CAPACITY_SHORTFALL"}
+
+
+def _free_base_port() -> int:
+    for _ in range(200):
+        base = free_port()
+        with socket.socket() as nxt:
+            try:
+                nxt.bind(("127.0.0.1", base + 1))
+            except OSError:
+                continue
+            return base
+    raise RuntimeError("no two adjacent free ports")
+
+
+def _open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _parklink(env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "parklink.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_up_scenarios_alerts_down(tmp_path: Path) -> None:
+    if shutil.which("java") is None and not os.environ.get("PARKLINK_KAFKA_BOOTSTRAP"):
+        broker_unavailable("Java is not installed")
+    state = tmp_path / "state"
+    tag = uuid.uuid4().hex[:8]
+    ports = {
+        "PARKLINK_REGISTRY_PORT": free_port(),
+        "PARKLINK_GATEWAY_PORT": free_port(),
+        "PARKLINK_DETECTOR_PORT": free_port(),
+        "PARKLINK_CONSOLE_PORT": free_port(),
+        "PARKLINK_SIMULATOR_PORT": free_port(),
+    }
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in ports.items()},
+        "PARKLINK_STATE_DIR": str(state),
+        "PARKLINK_KAFKA_BASE_PORT": str(_free_base_port()),
+        "PARKLINK_SIMULATOR_SCENARIOS": "border-jam capacity-outage",
+    }
+    if os.environ.get("PARKLINK_KAFKA_BOOTSTRAP"):
+        # A shared cluster: names of our own (a fresh local Kafka needs none).
+        env["PARKLINK_TOPIC_PREFIX"] = f"e2e{tag}."
+        env["PARKLINK_REGISTRY_TOPIC"] = f"_schemas.e2e{tag}"
+        env["PARKLINK_DETECTOR_GROUP"] = f"e2e-{tag}"
+    up = _parklink(env, "up", "--detach", timeout=300)
+    run_file = state / "run.json"
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        console = f"http://127.0.0.1:{ports['PARKLINK_CONSOLE_PORT']}"
+        assert f"{console}/?token=plk_" in up.stdout
+        token = json.loads((state / "demo-tokens.json").read_text())["operator"]
+        assert (state / "demo-tokens.json").stat().st_mode & 0o777 == 0o600
+        for name in ("registry", "gateway", "detector", "console", "simulator"):
+            assert (state / "logs" / f"{name}.log").exists()
+
+        seen: dict[str, set[str]] = {}
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            resp = httpx.get(
+                f"{console}/v1/alerts",
+                params={"limit": 200},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=5,
+            )
+            assert resp.status_code == 200, resp.text
+            seen = {}
+            for alert in resp.json()["items"]:
+                seen.setdefault(alert["type"], set()).add(alert["subject"])
+            if set(seen) >= EXPECTED:
+                break
+            time.sleep(2)
+        assert set(seen) >= EXPECTED, f"alerts seen: {seen}"
+        assert "QD-KHR-ALA-RAIL" in seen["CORRIDOR_CONGESTION"]
+        assert any(s.startswith("CN-QD-SCODA|8704|") for s in seen["CAPACITY_DROP"])
+        assert any(s.startswith("CN-QD-SCODA|8704|") for s in seen["CAPACITY_SHORTFALL"])
+        assert len(seen["SHIPMENT_DELAY"]) >= 4
+        pids = [p["pid"] for p in json.loads(run_file.read_text())["parts"]]
+    finally:
+        down = _parklink(env, "down", timeout=180)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert not run_file.exists()
+    assert [pid for pid in pids if _alive(pid)] == []
+    assert [p for p in ports.values() if _open(p)] == []
+    assert not _open(int(env["PARKLINK_KAFKA_BASE_PORT"]))
