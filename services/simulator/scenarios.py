@@ -110,6 +110,7 @@ def border_jam(world: World, at: datetime, occurrence: int, options: ScenarioOpt
     checkpoint = Checkpoint(name=cp.name, lat=cp.lat, lon=cp.lon)
     remaining = timedelta(hours=lane.transit_hours * (1 - cp.at))
     shipments = []
+    last_delivery = at
     for i, delay_h in enumerate(JAM_DELAYS_H):
         shipment_id = world.new_id("SH")
         order_id = world.new_id("PO")
@@ -140,6 +141,7 @@ def border_jam(world: World, at: datetime, occurrence: int, options: ScenarioOpt
                 **fields,
             )
         delivered = eta + 6 * HOUR
+        last_delivery = max(last_delivery, delivered)
         product = PARKS_BY_ID[lane.origin].products[0]
         # The orders were placed before the network watched: only their fulfilment shows.
         world.schedule_event(
@@ -165,7 +167,7 @@ def border_jam(world: World, at: datetime, occurrence: int, options: ScenarioOpt
         f"{len(shipments)} shipments on {lane.corridor_id} held at {cp.name}, "
         f"{min(JAM_DELAYS_H) - JAM_ESCALATION_H:g}-{worst:g} h late",
         (AlertType.SHIPMENT_DELAY, AlertType.CORRIDOR_CONGESTION),
-        until=at + remaining + timedelta(hours=worst + 6),
+        until=last_delivery,
     )
 
 
