@@ -30,6 +30,12 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def broker_ms(event: Any) -> int:
+    """The broker's append time of a message on one of the detector's own topics: the
+    moment a stage concludes something, ordered within each partition."""
+    return int(event.message.timestamp * 1000)
+
+
 async def _decoded(d: Detector, stream: Any, role: str) -> AsyncIterator[tuple[Any, ParkEvent]]:
     """The stream's records as validated events; the rest goes to the DLQ."""
     deserializer = d.deserializers[role]
@@ -74,7 +80,7 @@ def orders_agent(d: Detector) -> Agent:
             held = d.orders.get(order.order_id)
             entity, messages = d.stages.order(held, order)
             if entity is not held:
-                d.orders[order.order_id] = entity
+                await d.put(d.orders, order.order_id, entity, event)
             for bucket, message in messages:
                 await d.weeks_topic.send(key=bucket, value=message)
             await _seen(d, event, order)
@@ -98,10 +104,9 @@ def shipments_agent(d: Detector) -> Agent:
         async for event, shipment in _decoded(d, stream, "shipments"):
             shipment = cast(ShipmentEvent, shipment)
             held = d.shipments.get(shipment.shipment_id)
-            entity, delays, views = d.stages.shipment(held, shipment, now_ms())
+            entity, views = d.stages.shipment(held, shipment, now_ms())
             if entity != held:
-                d.shipments[shipment.shipment_id] = entity
-            await _candidates(d, delays)
+                await d.put(d.shipments, shipment.shipment_id, entity, event)
             for corridor, view in views:
                 await d.corridors_topic.send(key=corridor, value=view)
             await _seen(d, event, shipment)
@@ -109,55 +114,89 @@ def shipments_agent(d: Detector) -> Agent:
     return shipments
 
 
+Write = tuple[Any, str, Any]  # table, key, value
+Send = tuple[Any, str, Any]  # topic, key, value
+BATCH_MAX = 500
+BATCH_WITHIN_S = 0.005
+
+
+async def _stage(
+    d: Detector, stream: Any, handle: Callable[[Any], tuple[list[Write], list[Send]]]
+) -> None:
+    """Run a stage that concludes alerts: its state writes are acknowledged by Kafka before
+    its conclusions are sent. After a crash the restored state is then never behind an
+    alert it already passed on, so replaying can only repeat conclusions (which the alert
+    stage drops), never send older ones."""
+    async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+        pending: list[Any] = []
+        sends: list[Send] = []
+        for event in batch:
+            writes, out = handle(event)
+            for table, key, value in writes:
+                pending.append(await d.put(table, key, value, event))
+            sends += out
+        for fut in pending:
+            await fut
+        for topic, key, value in sends:
+            await topic.send(key=key, value=value)
+
+
+def _candidates_of(d: Detector, alerts: list[AlertState]) -> list[Send]:
+    return [(d.candidates_topic, a.alert_id, a) for a in alerts]
+
+
 def weeks_agent(d: Detector) -> Agent:
+    def handle(event: Any) -> tuple[list[Write], list[Send]]:
+        bucket, message = event.key, cast(WeekMessage, event.value)
+        held = d.weeks.get(bucket)
+        state, alerts = d.stages.week(held, bucket, message, broker_ms(event))
+        writes = [] if state is held else [(d.weeks, bucket, state)]
+        return writes, _candidates_of(d, alerts)
+
     async def weeks(stream: Any) -> None:
-        async for event in stream.events():
-            bucket, message = event.key, event.value
-            message = cast(WeekMessage, message)
-            held = d.weeks.get(bucket)
-            state, alerts = d.stages.week(held, bucket, message, now_ms())
-            if state is not held:
-                d.weeks[bucket] = state
-            await _candidates(d, alerts)
+        await _stage(d, stream, handle)
 
     return weeks
 
 
 def corridors_agent(d: Detector) -> Agent:
+    def handle(event: Any) -> tuple[list[Write], list[Send]]:
+        corridor, view = event.key, cast(ShipmentView, event.value)
+        held = d.corridors.get(corridor)
+        state, alerts = d.stages.corridor(held, corridor, view, broker_ms(event))
+        writes = [] if state is held else [(d.corridors, corridor, state)]
+        return writes, _candidates_of(d, alerts)
+
     async def corridors(stream: Any) -> None:
-        async for event in stream.events():
-            corridor, view = event.key, event.value
-            view = cast(ShipmentView, view)
-            held = d.corridors.get(corridor)
-            state, alerts = d.stages.corridor(held, corridor, view, now_ms())
-            if state is not held:
-                d.corridors[corridor] = state
-            await _candidates(d, alerts)
+        await _stage(d, stream, handle)
 
     return corridors
 
 
 def parks_agent(d: Detector) -> Agent:
-    async def parks(stream: Any) -> None:
-        async for event in stream.events():
-            msg, partition = event.value, event.message.partition
-            msg = cast(ParkMessage, msg)
-            if msg.park:
-                held = d.parks.get(msg.park)
-                state, alerts = d.stages.park_seen(
-                    held, msg.park, msg.published, msg.event_id, partition, now_ms()
-                )
-                if state != held:
-                    d.parks[msg.park] = state
-                await _candidates(d, alerts)
+    def handle(event: Any) -> tuple[list[Write], list[Send]]:
+        msg, partition = cast(ParkMessage, event.value), event.message.partition
+        writes: list[Write] = []
+        alerts: list[AlertState] = []
+        if msg.park:
+            held = d.parks.get(msg.park)
+            state, alerts = d.stages.park_seen(
+                held, msg.park, msg.published, msg.event_id, partition, broker_ms(event)
+            )
+            if state != held:
+                writes.append((d.parks, msg.park, state))
+            return writes, _candidates_of(d, alerts)
+        for park, held in list(d.parks.items()):
+            if held.partition != partition:
                 continue
-            for park, held in list(d.parks.items()):
-                if held.partition != partition:
-                    continue
-                state, alerts = d.stages.park_tick(held, msg.tick)
-                if state != held:
-                    d.parks[park] = state
-                await _candidates(d, alerts)
+            state, found = d.stages.park_tick(held, broker_ms(event))
+            if state != held:
+                writes.append((d.parks, park, state))
+            alerts += found
+        return writes, _candidates_of(d, alerts)
+
+    async def parks(stream: Any) -> None:
+        await _stage(d, stream, handle)
 
     return parks
 
@@ -174,11 +213,18 @@ def alerts_agent(d: Detector) -> Agent:
             alert = transition(d.emitted.get(desired.alert_id), desired)
             if alert is None:
                 continue
-            d.emitted[alert.alert_id] = alert
+            await d.put(d.emitted, alert.alert_id, alert, event)
             d.metrics.alerts_out.labels(
                 type=alert.type, severity=alert.severity.value, status=alert.status.value
             ).inc()
-            log.info("%s %s %s", alert.status.value, alert.severity.value, alert.alert_id)
+            log.info(
+                "%s %s %s (%s, %d shipments)",
+                alert.status.value,
+                alert.severity.value,
+                alert.alert_id,
+                alert.updated_at.isoformat(),
+                len(alert.impacted_shipments),
+            )
 
     return alerts
 

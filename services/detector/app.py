@@ -4,11 +4,15 @@ the metrics. See `stages.py` for the flow between the stages."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import faust
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -97,6 +101,40 @@ def partition_counts(settings: DetectorSettings, topics: list[str]) -> dict[str,
     return found
 
 
+def ensure_topics(settings: DetectorSettings, wanted: dict[str, tuple[int, bool]]) -> None:
+    """Create the detector's own topics (name -> (partitions, compacted)) before faust starts,
+    so the first group assignment already sees them all."""
+    client = admin(settings.bootstrap_servers)
+    try:
+        existing = {t["name"] for t in client.describe_topics() if not t.get("error_code")}
+        new = [
+            NewTopic(
+                name,
+                partitions,
+                settings.detector_replication,
+                # Broker time orders each partition's messages; the alert stage relies on it
+                # to tell a stale re-send from a new conclusion (see rules/emit.py).
+                topic_configs={"cleanup.policy": "compact"}
+                if compact
+                else {"cleanup.policy": "delete", "message.timestamp.type": "LogAppendTime"},
+            )
+            for name, (partitions, compact) in wanted.items()
+            if name not in existing
+        ]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was quicker
+                client.create_topics(new)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ready = {t["name"] for t in client.describe_topics(list(wanted)) if t["partitions"]}
+            if ready >= set(wanted):
+                return
+            time.sleep(0.2)
+        raise ParkLinkError(f"the detector's topics did not appear: {sorted(set(wanted) - ready)}")
+    finally:
+        client.close()
+
+
 class Detector:
     """The faust app and everything its agents share."""
 
@@ -114,6 +152,7 @@ class Detector:
         self.metrics = DetectorMetrics.create(self.metrics_registry)
         self.heartbeats: dict[str, int] = {}
         self.heartbeat_ms = int(limits.heartbeat_seconds * 1000)
+        self.own_topics: dict[str, tuple[int, bool]] = {}
 
         prefix = settings.topic_prefix
         catalog = load_catalog()
@@ -132,6 +171,9 @@ class Detector:
         self.app = self._new_app()
         self._declare()
 
+    def create_topics(self) -> None:
+        ensure_topics(self.settings, self.own_topics)
+
     def _new_app(self) -> faust.App:
         s = self.settings
         return faust.App(
@@ -149,24 +191,32 @@ class Detector:
             table_standby_replicas=0,
             consumer_auto_offset_reset="earliest",
             broker_commit_interval=s.detector_commit_seconds,
+            broker_session_timeout=s.detector_session_timeout_seconds,
+            broker_heartbeat_interval=s.detector_session_timeout_seconds / 3,
             producer_acks=-1,
             key_serializer="raw",
             value_serializer="raw",
         )
 
+    def _own_name(self, name: str, partitions: int, compact: bool) -> str:
+        full = f"{self.settings.topic_prefix}{self.settings.detector_group}-{name}"
+        self.own_topics[full] = (partitions, compact)
+        return full
+
     def _internal(self, name: str, value: Any, partitions: int | None = None) -> Any:
+        partitions = partitions or self.settings.detector_partitions
         return self.app.topic(
-            f"{self.settings.topic_prefix}{self.settings.detector_group}-{name}",
+            self._own_name(name, partitions, compact=False),
             key_serializer=Utf8Codec(),
             value_serializer=DataclassCodec(value),
-            partitions=partitions or self.settings.detector_partitions,
+            partitions=partitions,
             internal=True,
         )
 
     def _table(self, name: str, value_codec: Any, partitions: int, changelog: Any = None) -> Any:
         if changelog is None:
             changelog = self.app.topic(
-                f"{self.settings.topic_prefix}{self.settings.detector_group}-{name}-changelog",
+                self._own_name(f"{name}-changelog", partitions, compact=True),
                 key_serializer=Utf8Codec(),
                 value_serializer=value_codec,
                 partitions=partitions,
@@ -273,6 +323,27 @@ class Detector:
         except (ParkLinkError, TimeoutError) as exc:
             problems["registry"] = str(exc) or "timed out"
         return problems
+
+    async def put(self, table: Any, key: str, value: Any, event: Any) -> Any:
+        """Set a table entry and write it to the table's changelog, in the partition of the
+        message being processed.
+
+        faust's own `table[key] = value` queues the changelog write in a buffer that its
+        pre-commit flush may leave undrained (it gives up after 0.1 s), so offsets could be
+        committed ahead of the state. Sending through the producer directly puts the write
+        in the batch that the commit's producer flush does wait for. Returns the send's
+        future (done once Kafka has the write)."""
+        partition = event.message.partition
+        table.data[key] = value
+        # Let the memory store drop the key when this partition is revoked.
+        table.data._key_partition[key] = partition
+        return await table.changelog_topic.send(
+            key=key,
+            value=value,
+            partition=partition,
+            key_serializer=table.key_serializer,
+            value_serializer=table.value_serializer,
+        )
 
     async def dead_letter(self, message: Any, exc: SerdeError) -> None:
         """Set an undecodable or invalid record aside with where it came from and why."""

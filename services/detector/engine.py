@@ -53,11 +53,8 @@ class Engine:
             bucket, msg = self.stages.capacity(event)
             desired += self._week(bucket, msg, at)
         elif isinstance(event, ShipmentEvent):
-            entity, delays, views = self.stages.shipment(
-                self.shipments.get(event.shipment_id), event, at
-            )
+            entity, views = self.stages.shipment(self.shipments.get(event.shipment_id), event, at)
             self.shipments[event.shipment_id] = entity
-            desired += delays
             for corridor, view in views:
                 self.corridors[corridor], found = self.stages.corridor(
                     self.corridors.get(corridor), corridor, view, at

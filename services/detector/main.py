@@ -41,6 +41,7 @@ def run() -> int:
     _wait_for_registry(registry)
     detector = Detector(settings, limits, registry)
     detector.alert_codec.serializer.header  # noqa: B018  register the alert schema now
+    detector.create_topics()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log.info(
         "detector %s on %s, web http://%s:%d",

@@ -11,6 +11,8 @@ already emitted."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from parklink.detector.rules import corridors, orders, parks, shipments, weeks
 from parklink.detector.state import (
     AlertState,
@@ -27,6 +29,16 @@ from parklink.detector.state import (
 )
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit.contracts import CapacityEvent, OrderEvent, ShipmentEvent
+
+
+def stamp(alerts: list[AlertState], clock: int, now: int) -> tuple[list[AlertState], int]:
+    """Stamp a stage key's conclusions with a time after every earlier one of that key (the
+    broker time of the message, moved on by a millisecond where a batch shares it), so the
+    alert stage can tell a replayed conclusion from a new one."""
+    if not alerts:
+        return alerts, clock
+    at = max(now, clock + 1)
+    return [replace(a, at=at) for a in alerts], at
 
 
 def _changed(before: list[AlertState], after: list[AlertState]) -> list[AlertState]:
@@ -65,38 +77,57 @@ class Stages:
         new, touched = weeks.apply_week(state, bucket, message)
         after = weeks.week_alerts(new, touched, self.limits, now)
         if state is None:
-            return new, [a for a in after if a.severity]
-        if new is state:
-            return new, after
-        return new, _changed(weeks.week_alerts(state, touched, self.limits, now), after)
+            out = [a for a in after if a.severity]
+        elif new is state:
+            out = after
+        else:
+            out = _changed(weeks.week_alerts(state, touched, self.limits, now), after)
+        out, clock = stamp(out, new.clock, now)
+        return (new if clock == new.clock else replace(new, clock=clock)), out
 
     def shipment(
         self, entity: ShipmentEntity | None, event: ShipmentEvent, now: int
-    ) -> tuple[ShipmentEntity, list[AlertState], list[tuple[str, ShipmentView]]]:
+    ) -> tuple[ShipmentEntity, list[tuple[str, ShipmentView]]]:
+        """The shipment's new state and its views for the corridor stage, which raises both
+        its SHIPMENT_DELAY and the corridor's congestion (so every alert is concluded from a
+        repartitioned, broker-timed message)."""
         new, advanced = shipments.apply_shipment(entity, event)
         delay = shipments.delay_alert(new, self.limits, now)
         views = shipments.corridor_views(new, delay)
         if entity is None:
-            return new, [delay] if delay.severity else [], views if delay.severity else []
+            return new, views if delay.severity else []
         if not advanced:
-            return new, [delay], views
+            return new, views
         before = shipments.delay_alert(entity, self.limits, now)
         moved = new.corridors != entity.corridors or new.order_ids != entity.order_ids
         if before.impact() == delay.impact() and not moved:
-            return new, [], []
-        return new, [delay], views
+            return new, []
+        return new, views
 
     def corridor(
         self, state: CorridorState | None, corridor: str, view: ShipmentView, now: int
     ) -> tuple[CorridorState, list[AlertState]]:
+        held = None if state is None else state.shipments.get(view.shipment_id)
         new = corridors.apply_view(state, corridor, view)
+        advanced = new is not state
+        out: list[AlertState] = []
+        current = new.shipments[view.shipment_id]
+        delay = current.delay
+        if delay is not None and current.corridor == corridor:
+            before = None if held is None else held.delay
+            if not advanced or (
+                delay.impact() != (before.impact() if before else (None, (), (), ()))
+            ):
+                out.append(replace(delay, at=now))
         after = corridors.congestion_alert(new, self.limits, now)
         if state is None:
-            return new, [after] if after.severity else []
-        if new is state:
-            return new, [after]
-        before = corridors.congestion_alert(state, self.limits, now)
-        return new, [] if before.impact() == after.impact() else [after]
+            out += [after] if after.severity else []
+        elif not advanced or (
+            corridors.congestion_alert(state, self.limits, now).impact() != after.impact()
+        ):
+            out.append(after)
+        out, clock = stamp(out, new.clock, now)
+        return (new if clock == new.clock else replace(new, clock=clock)), out
 
     def park_seen(
         self,
@@ -109,12 +140,9 @@ class Stages:
     ) -> tuple[ParkActivity, list[AlertState]]:
         new = parks.seen(state, park, published, event_id, partition)
         alert = parks.silent_alert(new, self.limits, now)
-        new = ParkActivity(
-            new.park, new.last_published, new.last_event_id, new.partition, alert.severity
-        )
-        if state is None and alert.severity is None:
-            return new, []
-        return new, [alert]
+        out = [] if state is None and alert.severity is None else [alert]
+        out, clock = stamp(out, new.clock, now)
+        return replace(new, silent=alert.severity, clock=clock), out
 
     def park_tick(self, state: ParkActivity, now: int) -> tuple[ParkActivity, list[AlertState]]:
         """A clock tick: firing (or just resolved) silences are passed on at every tick, so
@@ -122,7 +150,5 @@ class Stages:
         alert = parks.silent_alert(state, self.limits, now)
         if alert.severity is None and state.silent is None:
             return state, []
-        new = ParkActivity(
-            state.park, state.last_published, state.last_event_id, state.partition, alert.severity
-        )
-        return new, [alert]
+        out, clock = stamp([alert], state.clock, now)
+        return replace(state, silent=alert.severity, clock=clock), out

@@ -128,6 +128,7 @@ class WeekState:
     week: str
     orders: dict[str, OrderView] = field(default_factory=dict)
     declarations: dict[str, tuple[Declaration, ...]] = field(default_factory=dict)
+    clock: int = 0  # ms stamp of the last conclusion passed on (see stages.stamp)
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ class ShipmentView:
     delayed: bool
     order_ids: tuple[str, ...]
     parks: tuple[str, ...]
+    delay: AlertState | None = None  # the shipment's SHIPMENT_DELAY, raised by its corridor
 
     @property
     def version(self) -> Version:
@@ -201,6 +203,7 @@ class ShipmentView:
 class CorridorState:
     corridor: str
     shipments: dict[str, ShipmentView] = field(default_factory=dict)
+    clock: int = 0
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,7 @@ class ParkActivity:
     last_event_id: str
     partition: int
     silent: Severity | None = None  # what the stage last concluded
+    clock: int = 0
 
 
 @dataclass(frozen=True)

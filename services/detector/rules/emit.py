@@ -24,8 +24,15 @@ def impact(alert: DisruptionAlert) -> tuple[object, ...]:
 
 
 def transition(prev: DisruptionAlert | None, desired: AlertState) -> DisruptionAlert | None:
-    """The alert record to emit, or None when nothing an operator cares about changed."""
+    """The alert record to emit, or None when nothing an operator cares about changed.
+
+    `desired.at` is the stage's stamp, strictly increasing for each alert (stages.stamp).
+    A conclusion not newer than the alert's last update is one this stage has already
+    applied: after a crash the alert stage replays its input from the last committed offset
+    while its state (the alerts topic) already holds what it emitted."""
     at = _moment(desired.at)
+    if prev is not None and at <= prev.updated_at:
+        return None
     if desired.severity is None:
         if prev is None or prev.status is not AlertStatus.FIRING:
             return None

@@ -96,5 +96,6 @@ def corridor_views(ship: ShipmentEntity, delay: AlertState) -> list[tuple[str, S
         delayed=delay.severity is not None,
         order_ids=tuple(sorted(ship.order_ids)),
         parks=delay.parks,
+        delay=delay,
     )
     return [(corridor, view) for corridor in ship.corridors]

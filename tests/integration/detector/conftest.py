@@ -90,7 +90,9 @@ class Network:
             if ser is None:
                 ser = Serializer(self.registry, type(event), CATALOG[role].subject(self.prefix))
                 self._serializers[role] = ser
-            self._producer.send(self.topic(role), key=event.key().encode(), value=ser.serialize(event))
+            self._producer.send(
+                self.topic(role), key=event.key().encode(), value=ser.serialize(event)
+            )
         self._producer.flush()
 
     def publish_raw(self, role: str, key: bytes, value: bytes) -> None:
@@ -101,7 +103,9 @@ class Network:
 
     def read(self, role: str) -> list[Any]:
         """Every record now on the topic (all partitions, from the beginning)."""
-        reader: KafkaConsumer = consumer(self.bootstrap.split(","), group_id=None)
+        reader: KafkaConsumer = consumer(
+            self.bootstrap.split(","), group_id=None, isolation_level="read_committed"
+        )
         try:
             parts = [
                 TopicPartition(self.topic(role), p)
@@ -122,9 +126,7 @@ class Network:
         des = Deserializer(self.registry, DisruptionAlert)
         return [des.deserialize(r.value) for r in self.read("alerts")]
 
-    def wait_for(
-        self, check: Callable[[], bool], what: str, timeout: float = 60.0
-    ) -> None:
+    def wait_for(self, check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if check():

@@ -162,7 +162,11 @@ def test_spare_capacity_names_the_right_parks(engine: Engine) -> None:
     # RU-NSK-TECH: declared for another category -> not a candidate
     engine.process(
         factories.capacity(
-            source_park="RU-NSK-TECH", park_id="RU-NSK-TECH", category="8703", actual_capacity=900, maximum_capacity=900
+            source_park="RU-NSK-TECH",
+            park_id="RU-NSK-TECH",
+            category="8703",
+            actual_capacity=900,
+            maximum_capacity=900,
         ),
         NOW,
     )

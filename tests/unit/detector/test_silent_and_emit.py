@@ -29,7 +29,9 @@ def test_a_park_is_silent_after_6_hours_critical_after_24_and_clears_when_it_pub
     assert crit.severity is Severity.CRITICAL
     assert crit.started_at == warn.started_at
     [back] = engine.process(
-        factories.shipment(source_park="KZ-ALA-IPA", estimated_arrival=None), NOW + 25 * H, published=NOW + 25 * H
+        factories.shipment(source_park="KZ-ALA-IPA", estimated_arrival=None),
+        NOW + 25 * H,
+        published=NOW + 25 * H,
     )
     assert (back.status, back.resolved_at) == (AlertStatus.RESOLVED, NOW + 25 * H)
 
