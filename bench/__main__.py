@@ -15,6 +15,7 @@ BENCHES = (
     "bench.serde",
     "bench.registry_serde",
     "bench.producer",
+    "bench.detector",
     "bench.publisher",
     "bench.gateway",
 )

@@ -15,7 +15,7 @@ R = TypeVar("R", bound=Record)
 T = TypeVar("T")
 
 
-class SerdeCodec(Codec, Generic[R]):  # type: ignore[misc]
+class SerdeCodec(Codec, Generic[R]):
     """One record type on one topic, through `parklink.eventkit.serde`: the same code the
     kafka-python services use, so faust reads and writes exactly what they do."""
 
@@ -38,7 +38,7 @@ class SerdeCodec(Codec, Generic[R]):  # type: ignore[misc]
         return self.deserializer.deserialize(s)
 
 
-class Utf8Codec(Codec):  # type: ignore[misc]
+class Utf8Codec(Codec):
     """Plain UTF-8 strings (faust's "raw" would give bytes back on recovery)."""
 
     def _dumps(self, obj: Any) -> bytes:
@@ -48,7 +48,7 @@ class Utf8Codec(Codec):  # type: ignore[misc]
         return s.decode()
 
 
-class DataclassCodec(Codec, Generic[T]):  # type: ignore[misc]
+class DataclassCodec(Codec, Generic[T]):
     """JSON for the plain dataclasses of `state.py` (validated on the way back in)."""
 
     def __init__(self, model: type[T], children: tuple[Codec, ...] | None = None) -> None:

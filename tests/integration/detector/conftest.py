@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import free_port, start_service, stop_service
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from conftest import free_port, start_service, stop_service
 from parklink.eventkit.bus import consumer, producer
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import DisruptionAlert, ParkEvent
