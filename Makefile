@@ -44,8 +44,8 @@ run: setup ## the whole network with the simulator, in the foreground (Ctrl-C st
 down: setup ## stop a network started with `parklink up --detach`
 	$(BIN)/parklink down
 
-bench: setup ## benchmarks; prints one table of figures
-	$(BIN)/python -m bench
+bench: setup ## benchmarks; prints one table of figures (ONLY="serde gateway" for some)
+	$(BIN)/python -m bench $(ONLY)
 
 kafka-up: setup ## start the local Kafka (KRaft) broker
 	$(BIN)/parklink kafka up

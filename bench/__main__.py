@@ -1,4 +1,6 @@
-"""`make bench`: start a throw-away local Kafka, run every benchmark, print one table."""
+"""`make bench`: start a throw-away local Kafka, run every benchmark, print one table.
+
+`python -m bench serde publisher` (or `make bench ONLY="serde publisher"`) runs only those."""
 
 from __future__ import annotations
 
@@ -21,14 +23,23 @@ BENCHES = (
 )
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    chosen = [b for b in BENCHES if not argv or b.removeprefix("bench.") in argv]
+    unknown = set(argv) - {b.removeprefix("bench.") for b in BENCHES}
+    if unknown:
+        print(
+            f"unknown benchmark(s): {', '.join(sorted(unknown))}; one of "
+            + ", ".join(b.removeprefix("bench.") for b in BENCHES),
+            file=sys.stderr,
+        )
+        return 2
     rows: list[Row] = []
     failed = False
     with tempfile.TemporaryDirectory(prefix="parklink-bench-") as tmp:
         print("starting a throw-away Kafka for the benchmarks ...", file=sys.stderr, flush=True)
         with ephemeral_kafka(Path(tmp) / "state", free_base_port()) as bootstrap:
             ctx = BenchContext(bootstrap=bootstrap, workdir=Path(tmp))
-            for name in BENCHES:
+            for name in chosen:
                 print(f"running {name} ...", file=sys.stderr, flush=True)
                 try:
                     rows.extend(importlib.import_module(name).run(ctx))
@@ -43,4 +54,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
