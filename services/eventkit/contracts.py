@@ -19,6 +19,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
     model_validator,
+    with_config,
 )
 from typing_extensions import TypedDict
 
@@ -129,14 +130,14 @@ class Record(BaseModel):
 
 # Nested records are validated TypedDicts, not models: a nested model costs as much to
 # validate as the rest of the event, and a dict is what the Avro encoder takes anyway.
+@with_config(ConfigDict(extra="forbid"))
 class Money(TypedDict):
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     amount: Amount
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
+@with_config(ConfigDict(extra="forbid"))
 class Checkpoint(TypedDict):
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     name: Text
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
