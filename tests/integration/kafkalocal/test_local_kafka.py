@@ -94,3 +94,49 @@ def test_corrupt_state_dir_is_one_clear_error(tmp_path: Path) -> None:
     kafka = LocalKafka(KafkaLocalSettings(state_dir=state, kafka_base_port=_free_pair()))
     with pytest.raises(ParkLinkError, match="state dir looks corrupt"):
         kafka.up(1)
+
+
+def test_three_node_quorum_replicates_and_survives_one_node(tmp_path: Path) -> None:
+    """`kafka up --nodes 3`: catalog topics get replication 3 and min.insync.replicas 2, and
+    acks=all producing goes on with one node stopped."""
+    import os
+    import signal
+
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    from parklink.eventkit import bus
+
+    base = _free_pair()
+    while any(_port_open(p) for p in range(base, base + 6)):
+        base = _free_pair()
+    kafka = LocalKafka(KafkaLocalSettings(state_dir=tmp_path / "state", kafka_base_port=base))
+    bootstrap = kafka.up(3).split(",")
+    try:
+        report = apply_catalog(load_catalog(), bootstrap, "q.")
+        assert report.notes == []
+        client = bus.admin(bootstrap)
+        try:
+            described = {t["name"]: t for t in client.describe_topics(["q.orders.v1"])}
+            replicas = described["q.orders.v1"]["partitions"][0]["replica_nodes"]
+            assert len(replicas) == 3
+            conf = client.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, "q.orders.v1", configs=None)],
+                config_filter="all",
+            )
+            assert conf["topic"]["q.orders.v1"]["min.insync.replicas"]["value"] == "2"
+        finally:
+            client.close()
+
+        victim = kafka.status()[2]
+        assert victim.pid is not None
+        os.killpg(victim.pid, signal.SIGKILL)
+        producer = bus.producer(bootstrap[:2])
+        try:
+            futures = [producer.send("q.orders.v1", key=b"k", value=b"v") for _ in range(50)]
+            producer.flush()
+            assert all(f.get(timeout=30).offset >= 0 for f in futures)
+        finally:
+            producer.close()
+    finally:
+        kafka.down(wipe=True)
+    assert not any(_port_open(base + i) for i in range(6))
