@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from parklink.detector.rules.emit import transition
+from parklink.detector.rules.weeks import order_key
 from parklink.detector.state import AlertState, ParkMessage, ShipmentView, WeekMessage
 from parklink.eventkit.contracts import (
     CapacityEvent,
@@ -148,9 +149,16 @@ def _candidates_of(d: Detector, alerts: list[AlertState]) -> list[Send]:
 def weeks_agent(d: Detector) -> Agent:
     def handle(event: Any) -> tuple[list[Write], list[Send]]:
         bucket, message = event.key, cast(WeekMessage, event.value)
-        held = d.weeks.get(bucket)
-        state, alerts = d.stages.week(held, bucket, message, broker_ms(event))
-        writes = [] if state is held else [(d.weeks, bucket, state)]
+        week, saved, alerts = d.stages.week(
+            d.week_book.get(bucket), bucket, message, broker_ms(event)
+        )
+        d.week_book[bucket] = week
+        writes: list[Write] = []
+        if saved.head is not None:
+            writes.append((d.weeks, bucket, saved.head))
+        if saved.order is not None:
+            key = order_key(bucket, saved.order.order_id)
+            writes.append((d.week_orders, key, saved.order))
         return writes, _candidates_of(d, alerts)
 
     async def weeks(stream: Any) -> None:

@@ -20,17 +20,20 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from parklink.detector import agents
 from parklink.detector.codec import DataclassCodec, SerdeCodec, Utf8Codec
 from parklink.detector.config import DetectorSettings
+from parklink.detector.rules import weeks
 from parklink.detector.stages import Stages
 from parklink.detector.state import (
     AlertState,
     CorridorState,
     OrderEntity,
+    OrderView,
     ParkActivity,
     ParkMessage,
     ShipmentEntity,
     ShipmentView,
+    Week,
+    WeekHead,
     WeekMessage,
-    WeekState,
 )
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit import metrics as m
@@ -156,6 +159,7 @@ class Detector:
         self.metrics_registry = m.new_registry("detector")
         self.metrics = DetectorMetrics.create(self.metrics_registry)
         self.heartbeats: dict[str, int] = {}
+        self.week_book: dict[str, Week] = {}  # derived from the weeks and week-orders tables
         self.heartbeat_ms = int(limits.heartbeat_seconds * 1000)
         self.own_topics: dict[str, tuple[int, bool]] = {}
 
@@ -255,7 +259,9 @@ class Detector:
         self.shipments = self._table(
             "shipments", DataclassCodec(ShipmentEntity), parts[names["shipments"]]
         )
-        self.weeks = self._table("weeks", DataclassCodec(WeekState), n)
+        self.weeks = self._table("week-heads", DataclassCodec(WeekHead), n)
+        self.week_orders = self._table("week-orders", DataclassCodec(OrderView), n)
+        self.weeks.on_recover(self._rebuild_weeks)
         self.corridors = self._table("corridors", DataclassCodec(CorridorState), n)
         self.parks = self._table("parks", DataclassCodec(ParkActivity), n)
         alerts_topic = app.topic(
@@ -285,6 +291,7 @@ class Detector:
             "orders": self.orders,
             "shipments": self.shipments,
             "weeks": self.weeks,
+            "week_orders": self.week_orders,
             "corridors": self.corridors,
             "parks": self.parks,
             "alerts": self.emitted,
@@ -315,6 +322,11 @@ class Detector:
         self.app.page("/healthz")(Health)
         self.app.page("/readyz")(Ready)
         self.app.page("/metrics")(Metrics)
+
+    async def _rebuild_weeks(self) -> None:
+        """After every (re)assignment, once the tables are restored: the weeks in memory are
+        exactly what the tables hold for this worker's partitions."""
+        self.week_book = weeks.rebuild(self.weeks.data.items(), self.week_orders.data.items())
 
     async def problems(self) -> dict[str, str]:
         """Empty when the worker has joined its group, restored its tables and can reach the

@@ -13,8 +13,8 @@ from parklink.detector.state import (
     OrderEntity,
     ParkActivity,
     ShipmentEntity,
+    Week,
     WeekMessage,
-    WeekState,
     millis,
 )
 from parklink.detector.thresholds import Thresholds
@@ -32,7 +32,7 @@ class Engine:
         self.stages = Stages(limits)
         self.orders: dict[str, OrderEntity] = {}
         self.shipments: dict[str, ShipmentEntity] = {}
-        self.weeks: dict[str, WeekState] = {}
+        self.weeks: dict[str, Week] = {}
         self.corridors: dict[str, CorridorState] = {}
         self.parks: dict[str, ParkActivity] = {}
         self.alerts: dict[str, DisruptionAlert] = {}
@@ -79,7 +79,7 @@ class Engine:
         return self._emit(desired)
 
     def _week(self, bucket: str, msg: WeekMessage, at: int) -> list[AlertState]:
-        self.weeks[bucket], found = self.stages.week(self.weeks.get(bucket), bucket, msg, at)
+        self.weeks[bucket], _, found = self.stages.week(self.weeks.get(bucket), bucket, msg, at)
         return found
 
     def _emit(self, desired: list[AlertState]) -> list[DisruptionAlert]:

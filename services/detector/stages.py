@@ -23,8 +23,9 @@ from parklink.detector.state import (
     ParkActivity,
     ShipmentEntity,
     ShipmentView,
+    Week,
     WeekMessage,
-    WeekState,
+    WeekWrites,
     millis,
 )
 from parklink.detector.thresholds import Thresholds
@@ -72,18 +73,29 @@ class Stages:
         return msg.bucket, WeekMessage(capacity=msg)
 
     def week(
-        self, state: WeekState | None, bucket: str, message: WeekMessage, now: int
-    ) -> tuple[WeekState, list[AlertState]]:
-        new, touched = weeks.apply_week(state, bucket, message)
-        after = weeks.week_alerts(new, touched, self.limits, now)
-        if state is None:
+        self, week: Week | None, bucket: str, message: WeekMessage, now: int
+    ) -> tuple[Week, WeekWrites, list[AlertState]]:
+        """The week (updated in place), the entries to store and the conclusions. Only the
+        touched suppliers' alerts are looked at, and those list orders only when firing."""
+        fresh = week is None
+        if week is None:
+            week = weeks.new_week(bucket)
+        parks = weeks.touched(week, message)
+        news = weeks.is_news(week, message)
+        before = weeks.week_alerts(week, parks, self.limits, now) if news and not fresh else []
+        writes = weeks.apply_week(week, message)
+        after = weeks.week_alerts(week, parks, self.limits, now)
+        if fresh:
             out = [a for a in after if a.severity]
-        elif new is state:
+        elif not news:
             out = after
         else:
-            out = _changed(weeks.week_alerts(state, touched, self.limits, now), after)
-        out, clock = stamp(out, new.clock, now)
-        return (new if clock == new.clock else replace(new, clock=clock)), out
+            out = _changed(before, after)
+        out, clock = stamp(out, week.head.clock, now)
+        if clock != week.head.clock:
+            week.head = replace(week.head, clock=clock)
+            writes = replace(writes, head=week.head)
+        return week, writes, out
 
     def shipment(
         self, entity: ShipmentEntity | None, event: ShipmentEvent, now: int

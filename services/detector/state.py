@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 
 from parklink.eventkit.contracts import (
     OPEN_ORDER_STATUSES,
     OrderEvent,
-    OrderStatus,
     Severity,
     ShipmentEvent,
     ShipmentStatus,
@@ -21,6 +21,7 @@ from parklink.eventkit.contracts import (
 )
 
 Version = tuple[int, str]
+OPEN_STATUSES = frozenset(s.value for s in OPEN_ORDER_STATUSES)
 
 
 def millis(moment: datetime) -> int:
@@ -74,7 +75,7 @@ class OrderView:
 
     @property
     def is_open(self) -> bool:
-        return OrderStatus(self.status) in OPEN_ORDER_STATUSES
+        return self.status in OPEN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -120,15 +121,44 @@ class WeekMessage:
 
 
 @dataclass(frozen=True)
-class WeekState:
-    """Every supplier's orders and declarations for one category and week, so a shortfall
-    can name the other parks with spare capacity."""
+class WeekHead:
+    """What a category-week remembers besides its orders: every supplier's capacity
+    declarations and the stage clock. Small, so it can be rewritten on every change."""
 
     category: str
     week: str
-    orders: dict[str, OrderView] = field(default_factory=dict)
     declarations: dict[str, tuple[Declaration, ...]] = field(default_factory=dict)
     clock: int = 0  # ms stamp of the last conclusion passed on (see stages.stamp)
+
+
+@dataclass
+class SupplierWeek:
+    """One supplier park's open orders in a category-week and their exact total (a Fraction,
+    so the order of updates never moves a comparison with capacity)."""
+
+    open: dict[str, OrderView] = field(default_factory=dict)
+    demand: Fraction = field(default_factory=Fraction)
+
+
+@dataclass
+class Week:
+    """A category-week in memory: its head and the latest view of every order that has been
+    counted in it (both stored, as one table entry each), plus the open orders and demand of
+    each supplier derived from them. Updated in place, so an order update costs the same
+    however many orders the week holds."""
+
+    bucket: str
+    head: WeekHead
+    orders: dict[str, OrderView] = field(default_factory=dict)
+    suppliers: dict[str, SupplierWeek] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WeekWrites:
+    """The entries a week message changed: the head and/or one order view."""
+
+    head: WeekHead | None = None
+    order: OrderView | None = None
 
 
 @dataclass(frozen=True)

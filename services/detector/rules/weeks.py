@@ -4,16 +4,20 @@ the parks with spare capacity."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
+from fractions import Fraction
 
 from parklink.detector.rules.text import listing, qty
 from parklink.detector.state import (
     AlertState,
     Declaration,
-    DeclarationMessage,
     OrderView,
+    SupplierWeek,
+    Week,
+    WeekHead,
     WeekMessage,
-    WeekState,
+    WeekWrites,
 )
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit.contracts import AlertType, Severity
@@ -27,77 +31,134 @@ def subject(park: str, category: str, week: str) -> str:
     return f"{park}|{category}|{week}"
 
 
-def apply_week(
-    state: WeekState | None, bucket: str, message: WeekMessage
-) -> tuple[WeekState, list[str]]:
-    """The new state and the supplier parks whose alerts may have changed. A message that is
-    not newer than what is held still names its park, so its alerts are passed on again."""
-    if state is None:
-        category, week = bucket.split("|", 1)
-        state = WeekState(category=category, week=week)
+def new_week(bucket: str) -> Week:
+    category, week = bucket.split("|", 1)
+    return Week(bucket=bucket, head=WeekHead(category=category, week=week))
+
+
+def order_key(bucket: str, order_id: str) -> str:
+    """The table key of an order's entry in a week."""
+    return f"{bucket}|{order_id}"
+
+
+def rebuild(
+    heads: Iterable[tuple[str, WeekHead]], orders: Iterable[tuple[str, OrderView]]
+) -> dict[str, Week]:
+    """The weeks in memory from their stored entries (after a restart or a rebalance)."""
+    weeks = {bucket: Week(bucket=bucket, head=head) for bucket, head in heads}
+    for key, view in orders:
+        bucket = key.removesuffix(f"|{view.order_id}")
+        week = weeks.get(bucket)
+        if week is None:
+            week = weeks[bucket] = new_week(bucket)
+        week.orders[view.order_id] = view
+        _count(week, view)
+    return weeks
+
+
+def touched(week: Week, message: WeekMessage) -> list[str]:
+    """The supplier parks whose alerts the message may change."""
     if message.order is not None:
-        return _apply_order(state, message.order)
+        view = message.order
+        held = week.orders.get(view.order_id)
+        if held is not None and held.supplier_park != view.supplier_park:
+            return [view.supplier_park, held.supplier_park]
+        return [view.supplier_park]
     if message.capacity is not None:
-        return _apply_declaration(state, message.capacity)
-    return state, []
+        return [message.capacity.park]
+    return []
 
 
-def _apply_order(state: WeekState, view: OrderView) -> tuple[WeekState, list[str]]:
-    held = state.orders.get(view.order_id)
-    parks = [view.supplier_park]
-    if held is not None:
-        if held.supplier_park != view.supplier_park:
-            parks.append(held.supplier_park)
-        if view.version <= held.version:
-            return state, [held.supplier_park]
-    return replace(state, orders={**state.orders, view.order_id: view}), parks
+def is_news(week: Week, message: WeekMessage) -> bool:
+    """Whether the message is newer than what the week holds (else it changes nothing)."""
+    if message.order is not None:
+        held = week.orders.get(message.order.order_id)
+        return held is None or message.order.version > held.version
+    if message.capacity is not None:
+        decls = week.head.declarations.get(message.capacity.park, ())
+        return all(d.event_id != message.capacity.declaration.event_id for d in decls)
+    return False
 
 
-def _apply_declaration(state: WeekState, msg: DeclarationMessage) -> tuple[WeekState, list[str]]:
-    held = state.declarations.get(msg.park, ())
-    new = msg.declaration
-    if any(d.event_id == new.event_id for d in held):
-        return state, [msg.park]
-    decls = tuple(sorted((*held, new), key=lambda d: d.version))[-MAX_DECLARATIONS:]
-    return replace(state, declarations={**state.declarations, msg.park: decls}), [msg.park]
+def apply_week(week: Week, message: WeekMessage) -> WeekWrites:
+    """Apply a message in place; the entries to store. Not newer: nothing changes."""
+    if not is_news(week, message):
+        return WeekWrites()
+    if message.order is not None:
+        view = message.order
+        held = week.orders.get(view.order_id)
+        if held is not None:
+            _uncount(week, held)
+        week.orders[view.order_id] = view
+        _count(week, view)
+        return WeekWrites(order=view)
+    if message.capacity is not None:
+        msg = message.capacity
+        held_decls = week.head.declarations.get(msg.park, ())
+        decls = tuple(sorted((*held_decls, msg.declaration), key=lambda d: d.version))
+        week.head = replace(
+            week.head,
+            declarations={**week.head.declarations, msg.park: decls[-MAX_DECLARATIONS:]},
+        )
+        return WeekWrites(head=week.head)
+    return WeekWrites()
 
 
-def open_orders(state: WeekState, park: str) -> list[OrderView]:
-    """The park's orders counted in this week: latest status open, due in this week."""
-    bucket = f"{state.category}|{state.week}"
-    return sorted(
-        (
-            o
-            for o in state.orders.values()
-            if o.supplier_park == park and o.is_open and o.bucket == bucket
-        ),
-        key=lambda o: o.order_id,
-    )
+def _counts(week: Week, view: OrderView) -> bool:
+    return view.is_open and view.bucket == week.bucket
 
 
-def spare_capacity(state: WeekState, park: str) -> dict[str, float]:
+def _count(week: Week, view: OrderView) -> None:
+    if _counts(week, view):
+        supplier = week.suppliers.setdefault(view.supplier_park, SupplierWeek())
+        supplier.open[view.order_id] = view
+        supplier.demand += Fraction(view.quantity)
+
+
+def _uncount(week: Week, view: OrderView) -> None:
+    if _counts(week, view):
+        supplier = week.suppliers[view.supplier_park]
+        del supplier.open[view.order_id]
+        supplier.demand -= Fraction(view.quantity)
+        if not supplier.open:
+            del week.suppliers[view.supplier_park]
+
+
+def demand(week: Week, park: str) -> Fraction:
+    supplier = week.suppliers.get(park)
+    return supplier.demand if supplier is not None else Fraction()
+
+
+def open_orders(week: Week, park: str) -> list[OrderView]:
+    """The park's orders counted in this week (latest status open, due in this week)."""
+    supplier = week.suppliers.get(park)
+    if supplier is None:
+        return []
+    return sorted(supplier.open.values(), key=lambda o: o.order_id)
+
+
+def spare_capacity(week: Week, park: str) -> dict[str, float]:
     """Other parks' spare capacity in this category and week: their maximum (their actual
     capacity when they declared no maximum) minus their own open demand, where positive."""
     spare: dict[str, float] = {}
-    for other, decls in state.declarations.items():
+    for other, decls in week.head.declarations.items():
         if other == park or not decls:
             continue
         latest = decls[-1]
         ceiling = latest.maximum if latest.maximum is not None else latest.actual
-        free = ceiling - sum(o.quantity for o in open_orders(state, other))
+        free = float(Fraction(ceiling) - demand(week, other))
         if free > 0:
             spare[other] = free
     return dict(sorted(spare.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def shortfall_alert(state: WeekState, park: str, limits: Thresholds, now: int) -> AlertState:
-    orders = open_orders(state, park)
-    demand = sum(o.quantity for o in orders)
-    decls = state.declarations.get(park, ())
-    where = f"{park} for category {state.category} in the week of {state.week}"
+def shortfall_alert(week: Week, park: str, limits: Thresholds, now: int) -> AlertState:
+    head = week.head
+    decls = head.declarations.get(park, ())
+    where = f"{park} for category {head.category} in the week of {head.week}"
     base = AlertState(
         type=AlertType.CAPACITY_SHORTFALL.value,
-        subject=subject(park, state.category, state.week),
+        subject=subject(park, head.category, head.week),
         severity=None,
         summary=f"No capacity is declared {where}.",
         at=now,
@@ -106,15 +167,22 @@ def shortfall_alert(state: WeekState, park: str, limits: Thresholds, now: int) -
         return base
     latest = decls[-1]
     unit = f" {latest.unit}"
-    metrics = {"demand": demand, "capacity": latest.actual, "open_orders": float(len(orders))}
+    exact = demand(week, park)
+    total = float(exact)
+    supplier = week.suppliers.get(park)
+    metrics = {
+        "demand": total,
+        "capacity": latest.actual,
+        "open_orders": float(len(supplier.open) if supplier is not None else 0),
+    }
     if latest.maximum is not None:
         metrics["maximum"] = latest.maximum
     if latest.actual > 0:
-        metrics["ratio"] = round(demand / latest.actual, 4)
-    if demand <= latest.actual:
+        metrics["ratio"] = round(total / latest.actual, 4)
+    if exact <= latest.actual:
         return replace(
             base,
-            summary=f"Open demand {qty(demand)}{unit} fits the actual capacity "
+            summary=f"Open demand {qty(total)}{unit} fits the actual capacity "
             f"{qty(latest.actual)}{unit} {where}.",
             metrics=metrics,
         )
@@ -123,15 +191,16 @@ def shortfall_alert(state: WeekState, park: str, limits: Thresholds, now: int) -
         if latest.maximum is not None
         else limits.shortfall_no_maximum_factor * latest.actual
     )
-    severity = Severity.CRITICAL if demand > ceiling else Severity.WARNING
-    metrics["shortfall"] = demand - latest.actual
-    spare = spare_capacity(state, park)
+    severity = Severity.CRITICAL if exact > ceiling else Severity.WARNING
+    metrics["shortfall"] = float(exact - Fraction(latest.actual))
+    orders = open_orders(week, park)
+    spare = spare_capacity(week, park)
     for other, free in spare.items():
         metrics[f"spare|{other}"] = free
     maximum = "" if latest.maximum is None else f" (maximum {qty(latest.maximum)})"
     summary = (
-        f"{park} is short of capacity for category {state.category} in the week of "
-        f"{state.week}: open demand {qty(demand)}{unit} exceeds the actual capacity "
+        f"{park} is short of capacity for category {head.category} in the week of "
+        f"{head.week}: open demand {qty(total)}{unit} exceeds the actual capacity "
         f"{qty(latest.actual)}{unit}{maximum}"
     )
     if spare:
@@ -167,12 +236,13 @@ def drop_reference(decls: tuple[Declaration, ...], limits: Thresholds) -> Declar
     return reference
 
 
-def drop_alert(state: WeekState, park: str, limits: Thresholds, now: int) -> AlertState:
-    decls = state.declarations.get(park, ())
-    where = f"category {state.category} in the week of {state.week}"
+def drop_alert(week: Week, park: str, limits: Thresholds, now: int) -> AlertState:
+    head = week.head
+    decls = head.declarations.get(park, ())
+    where = f"category {head.category} in the week of {head.week}"
     base = AlertState(
         type=AlertType.CAPACITY_DROP.value,
-        subject=subject(park, state.category, state.week),
+        subject=subject(park, head.category, head.week),
         severity=None,
         summary=f"{park} has no capacity drop for {where}.",
         at=now,
@@ -189,7 +259,7 @@ def drop_alert(state: WeekState, park: str, limits: Thresholds, now: int) -> Ale
         )
     ratio = latest.actual / reference.actual
     severity = Severity.CRITICAL if ratio < limits.drop_critical_ratio else Severity.WARNING
-    orders = open_orders(state, park)
+    orders = open_orders(week, park)
     return replace(
         base,
         severity=severity,
@@ -206,11 +276,9 @@ def drop_alert(state: WeekState, park: str, limits: Thresholds, now: int) -> Ale
     )
 
 
-def week_alerts(
-    state: WeekState, parks: list[str], limits: Thresholds, now: int
-) -> list[AlertState]:
+def week_alerts(week: Week, parks: list[str], limits: Thresholds, now: int) -> list[AlertState]:
     alerts: list[AlertState] = []
     for park in dict.fromkeys(parks):
-        alerts.append(shortfall_alert(state, park, limits, now))
-        alerts.append(drop_alert(state, park, limits, now))
+        alerts.append(shortfall_alert(week, park, limits, now))
+        alerts.append(drop_alert(week, park, limits, now))
     return alerts

@@ -1,0 +1,93 @@
+"""The weekly stage's state: per-order entries with running totals that are exact, and the
+weeks a worker rebuilds from its stored entries after a restart or a rebalance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+
+import factories
+
+from parklink.detector.rules import weeks
+from parklink.detector.stages import Stages
+from parklink.detector.state import OrderEntity, OrderView, Week, WeekHead, WeekMessage
+from parklink.detector.thresholds import Thresholds
+from parklink.eventkit.contracts import CapacityEvent, OrderEvent, Severity
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+BUCKET = "8704|2026-12-07"
+NEXT = "8704|2026-12-14"
+
+
+def at(minutes: int) -> str:
+    return (NOW + timedelta(minutes=minutes)).isoformat()
+
+
+def test_running_demand_does_not_drift_when_orders_leave() -> None:
+    # As a float running total, 0.1 + 0.2 - 0.1 is 0.20000000000000004: above a capacity of
+    # 0.2, so the shortfall would never resolve.
+    stages = Stages(Thresholds())
+    bucket, msg = stages.capacity(factories.capacity(actual_capacity=0.2, maximum_capacity=None))
+    week, _, _ = stages.week(None, bucket, msg, 1)
+    found = []
+    events = [
+        factories.order(order_id="PO-1", quantity=0.1, event_time=at(1)),
+        factories.order(order_id="PO-2", quantity=0.2, event_time=at(2)),
+        factories.order(order_id="PO-1", quantity=0.1, status="CANCELLED", event_time=at(3)),
+    ]
+    held = None
+    for n, event in enumerate(events):
+        held = held if event.order_id == "PO-1" else None
+        entity, [(bucket, message)] = stages.order(held, event)
+        held = entity if event.order_id == "PO-1" else held
+        week, _, alerts = stages.week(week, bucket, message, 2 + n)
+        found += [(a.alert_id, a.severity) for a in alerts if a.type == "CAPACITY_SHORTFALL"]
+    shortfall = "CAPACITY_SHORTFALL|CN-QD-SCODA|8704|2026-12-07"
+    assert found == [(shortfall, Severity.CRITICAL), (shortfall, None)]
+    assert weeks.demand(week, "CN-QD-SCODA") == Fraction(0.2)
+
+
+def test_rebuilding_from_the_stored_entries_gives_the_same_weeks() -> None:
+    stages = Stages(Thresholds())
+    live: dict[str, Week] = {}
+    heads: dict[str, WeekHead] = {}
+    entries: dict[str, OrderView] = {}
+    orders: dict[str, OrderEntity] = {}
+    events = [
+        factories.capacity(event_time=at(0)),
+        factories.order(order_id="PO-1", quantity=60, event_time=at(1)),
+        factories.order(order_id="PO-2", quantity=70, event_time=at(2)),
+        factories.order(order_id="PO-3", quantity=5, status="CANCELLED", event_time=at(3)),
+        # PO-1 moves to the next week: its first week keeps the view but stops counting it
+        factories.order(order_id="PO-1", quantity=60, due_date="2026-12-16", event_time=at(4)),
+    ]
+    for event in events:
+        if isinstance(event, CapacityEvent):
+            messages = [stages.capacity(event)]
+        else:
+            assert isinstance(event, OrderEvent)
+            entity, messages = stages.order(orders.get(event.order_id), event)
+            orders[event.order_id] = entity
+        for bucket, message in messages:
+            live[bucket], saved, _ = stages.week(live.get(bucket), bucket, message, 10)
+            if saved.head is not None:
+                heads[bucket] = saved.head
+            if saved.order is not None:
+                entries[weeks.order_key(bucket, saved.order.order_id)] = saved.order
+    rebuilt = weeks.rebuild(heads.items(), entries.items())
+    assert rebuilt == live
+    assert sorted(rebuilt[BUCKET].orders) == ["PO-1", "PO-2", "PO-3"]
+    assert [o.order_id for o in weeks.open_orders(rebuilt[BUCKET], "CN-QD-SCODA")] == ["PO-2"]
+    assert weeks.demand(rebuilt[NEXT], "CN-QD-SCODA") == 60
+
+
+def test_a_repeated_order_view_stores_no_entry_and_counts_once() -> None:
+    stages = Stages(Thresholds())
+    order = factories.order(order_id="PO-1", quantity=60)
+    _, [(bucket, message)] = stages.order(None, order)
+    week, saved, _ = stages.week(None, bucket, message, 1)
+    assert saved.order is not None
+    again = WeekMessage(order=message.order)
+    week, saved, _ = stages.week(week, bucket, again, 2)
+    assert saved.order is None
+    assert weeks.demand(week, "CN-QD-SCODA") == 60
