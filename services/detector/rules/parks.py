@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from parklink.detector.rules.text import hours, when
+from parklink.detector.rules.text import duration, when
 from parklink.detector.state import AlertState, ParkActivity
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit.contracts import AlertType, Severity
@@ -33,7 +33,7 @@ def silent_alert(state: ParkActivity, limits: Thresholds, now: int) -> AlertStat
         summary = f"{state.park} published at {when(state.last_published)}."
     else:
         summary = (
-            f"{state.park} has published nothing for {hours(quiet)} (last at "
+            f"{state.park} has published nothing for {duration(quiet)} (last at "
             f"{when(state.last_published)}): its orders, shipments and capacity are going stale "
             "for every park."
         )

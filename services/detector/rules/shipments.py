@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from parklink.detector.rules.text import hours, when
+from parklink.detector.rules.text import duration, when
 from parklink.detector.state import AlertState, ShipmentEntity, ShipmentView
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit.contracts import AlertType, Severity, ShipmentEvent
@@ -66,7 +66,7 @@ def delay_alert(ship: ShipmentEntity, limits: Thresholds, now: int) -> AlertStat
             )
         else:
             summary = (
-                f"Shipment {ship.shipment_id} ({route}) is {hours(delay_ms / 1000)} late: "
+                f"Shipment {ship.shipment_id} ({route}) is {duration(delay_ms / 1000)} late: "
                 f"estimated arrival {when(eta)} vs planned {when(ship.planned_arrival)}."
             )
     evidence = tuple(dict.fromkeys(e for e in (ship.event_id, ship.eta_event_id) if e))

@@ -9,8 +9,13 @@ def when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def hours(seconds: float) -> str:
-    return f"{seconds / 3600:.1f} h"
+def duration(seconds: float) -> str:
+    """Hours from an hour up, else minutes, else seconds (short thresholds in demos)."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
 
 
 def qty(value: float) -> str:

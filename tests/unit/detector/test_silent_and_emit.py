@@ -46,7 +46,18 @@ def test_silence_counts_from_the_publish_time_not_the_event_time() -> None:
 def test_thresholds_in_seconds_for_tests() -> None:
     engine = Engine(Thresholds(silent_warning_seconds=2, silent_critical_seconds=4))
     engine.process(factories.capacity(), NOW, published=NOW)
-    assert [a.severity for a in engine.tick(NOW + timedelta(seconds=2))] == [Severity.WARNING]
+    [warn] = engine.tick(NOW + timedelta(seconds=2))
+    assert warn.severity is Severity.WARNING
+    assert "has published nothing for 2 s (last at" in warn.summary
+
+
+def test_silence_is_worded_in_minutes_under_an_hour_and_in_hours_above() -> None:
+    engine = Engine(Thresholds(silent_warning_seconds=300, silent_critical_seconds=7200))
+    engine.process(factories.capacity(), NOW, published=NOW)
+    [warn] = engine.tick(NOW + timedelta(minutes=5))
+    assert "has published nothing for 5 min (last at" in warn.summary
+    [crit] = engine.tick(NOW + timedelta(hours=2, minutes=30))
+    assert "has published nothing for 2.5 h (last at" in crit.summary
 
 
 def _state(
