@@ -6,10 +6,6 @@ events/s."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -17,9 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from bench.harness import BenchContext, Row
+from bench.harness import BenchContext, Row, free_port, start_part, start_registry
 from bench.publisher import order_docs
-from bench.registry_serde import _free_port, _start_registry
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.tokens import Role, TokenStore
 from parklink.eventkit.topic_admin import apply_catalog
@@ -36,50 +31,25 @@ def _start_gateway(ctx: BenchContext, registry_url: str, prefix: str) -> tuple[s
     store = TokenStore.in_state_dir(state)
     token = store.issue(Role.PARK, PARK)
     store.close()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PARKLINK_KAFKA_BOOTSTRAP": ctx.bootstrap,
-        "PARKLINK_REGISTRY_URL": registry_url,
-        "PARKLINK_TOPIC_PREFIX": prefix,
-        "PARKLINK_STATE_DIR": str(state),
-        "PARKLINK_GATEWAY_PORT": str(port),
-        "PARKLINK_GATEWAY_RATE_PER_S": "1000000000",
-        "PARKLINK_GATEWAY_RATE_BURST": "1000000000",
-        "PARKLINK_LOG_LEVEL": "WARNING",
-    }
-    log = (state / "gateway.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "parklink.gateway"], env=env, stdout=log, stderr=subprocess.STDOUT
+    port = free_port()
+    url = start_part(
+        ctx,
+        "parklink.gateway",
+        port,
+        {
+            "PARKLINK_REGISTRY_URL": registry_url,
+            "PARKLINK_TOPIC_PREFIX": prefix,
+            "PARKLINK_STATE_DIR": str(state),
+            "PARKLINK_GATEWAY_PORT": str(port),
+            "PARKLINK_GATEWAY_RATE_PER_S": "1000000000",
+            "PARKLINK_GATEWAY_RATE_BURST": "1000000000",
+        },
     )
-
-    def stop() -> None:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
-
-    ctx.on_close(stop)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gateway exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=3).status_code == 200:
-                return url, token
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gateway not ready after 60s")
+    return url, token
 
 
 def run(ctx: BenchContext) -> list[Row]:
-    registry_url = _start_registry(ctx)
+    registry_url = start_registry(ctx)
     prefix = f"bench.gw{uuid.uuid4().hex[:6]}."
     apply_catalog(load_catalog(), ctx.servers, prefix)
     url, token = _start_gateway(ctx, registry_url, prefix)

@@ -6,11 +6,14 @@ import math
 import random
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+from parklink.eventkit.lifecycle import spawn_module, stop_group, wait_ready
 
 
 @dataclass
@@ -39,6 +42,44 @@ class BenchContext:
         for fn in reversed(self._closers):
             fn()
         self._closers.clear()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_part(ctx: BenchContext, module: str, port: int, env: dict[str, str]) -> str:
+    """Run `python -m <module>` on `port` against the bench's Kafka until the bench ends;
+    returns its URL once /readyz answers."""
+    name = module.rsplit(".", 1)[-1]
+    log_path = ctx.workdir / f"{name}-{port}.log"
+    proc = spawn_module(
+        module,
+        {"PARKLINK_KAFKA_BOOTSTRAP": ctx.bootstrap, "PARKLINK_LOG_LEVEL": "WARNING", **env},
+        log_path,
+    )
+    ctx.on_close(lambda: stop_group(proc.pid, port, timeout_s=30))
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(name, f"{url}/readyz", proc.poll, log_path, timeout_s=90)
+    return url
+
+
+def start_registry(ctx: BenchContext) -> str:
+    """ParkLink's registry on a fresh `_schemas` topic of the bench's Kafka."""
+    port = free_port()
+    return start_part(
+        ctx,
+        "parklink.registry",
+        port,
+        {
+            "PARKLINK_REGISTRY_HOST": "127.0.0.1",
+            "PARKLINK_REGISTRY_PORT": str(port),
+            "PARKLINK_REGISTRY_TOPIC": f"_schemas.bench.{uuid.uuid4().hex[:8]}",
+            "PARKLINK_STATE_DIR": str(ctx.workdir),
+        },
+    )
 
 
 def free_base_port() -> int:
@@ -76,10 +117,7 @@ def rate(count: int, fn: Callable[[], Any], min_seconds: float = 1.0) -> float:
 
 def print_table(rows: list[Row]) -> None:
     headers = ("benchmark", "metric", "value", "unit", "note")
-    cells = [
-        (r.bench, r.metric, "-" if math.isnan(r.value) else f"{r.value:,.1f}", r.unit, r.note)
-        for r in rows
-    ]
+    cells = [(r.bench, r.metric, _number(r.value), r.unit, r.note) for r in rows]
     widths = [
         max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)
     ]
@@ -93,3 +131,9 @@ def print_table(rows: list[Row]) -> None:
                 for i, (v, w) in enumerate(zip(c, widths, strict=True))
             )
         )
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"

@@ -8,8 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from bench.harness import BenchContext, Row
-from bench.registry_serde import _start_registry
+from bench.harness import BenchContext, Row, start_registry
 from parklink.eventkit import bus
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.registry_client import RegistryClient
@@ -74,7 +73,7 @@ def _sdk_rate(ctx: BenchContext, url: str, prefix: str, docs: list[dict[str, Any
 
 
 def run(ctx: BenchContext) -> list[Row]:
-    url = _start_registry(ctx)
+    url = start_registry(ctx)
     prefix = f"bench.pub{uuid.uuid4().hex[:6]}."
     apply_catalog(load_catalog(), ctx.servers, prefix)
     docs = order_docs(EVENTS)

@@ -8,18 +8,16 @@ import random
 import signal
 import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from parklink.eventkit.bus import admin
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.lifecycle import spawn_module, wait_ready
 from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.runner import ephemeral_kafka
 
@@ -118,39 +116,14 @@ def state_dir(tmp_path: Path) -> Path:
     return path
 
 
-def wait_http_ready(
-    url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 60
-) -> None:
-    """Poll `url` until it answers 200; fail with the service's log tail if it dies or hangs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"service exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}"
-            )
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout}s:\n{log_path.read_text()[-3000:]}")
-
-
 def start_service(
     module: str, env: dict[str, str], log_path: Path, ready_url: str, *args: str
 ) -> subprocess.Popen[bytes]:
     """Run `python -m <module>` with `env` added to the environment, wait until ready."""
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    proc = spawn_module(module, env, log_path, *args)
     try:
-        wait_http_ready(ready_url, proc, log_path)
-    except RuntimeError:
+        wait_ready(module, ready_url, proc.poll, log_path)
+    except ParkLinkError:
         stop_service(proc)
         raise
     return proc

@@ -9,11 +9,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -24,6 +22,7 @@ from pathlib import Path
 
 from parklink.eventkit.bus import KafkaUnavailable, wait_for_kafka
 from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.lifecycle import log_tail, pid_alive, port_open, signal_group
 from parklink.eventkit.paths import DEPLOY_DIR
 from parklink.kafkalocal.config import KafkaLocalSettings
 
@@ -81,35 +80,6 @@ def new_cluster_id() -> str:
         text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not text.startswith("-"):
             return text
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) counts as gone.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.3)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return f"(no log at {path})"
-    return "\n".join(text[-lines:])
 
 
 class LocalKafka:
@@ -198,7 +168,7 @@ class LocalKafka:
                     candidate = int(node.pid_file.read_text().strip())
                 except ValueError:
                     candidate = 0
-                if candidate > 0 and _pid_alive(candidate):
+                if candidate > 0 and pid_alive(candidate):
                     pid = candidate
             out.append(NodeStatus(node, pid))
         return out
@@ -220,7 +190,7 @@ class LocalKafka:
         nodes = self.nodes(count)
         for node in nodes:
             for port in (node.broker_port, node.controller_port):
-                if _port_open(port):
+                if port_open(port):
                     raise ParkLinkError(
                         f"port {port} on 127.0.0.1 is already taken by another program; "
                         "stop it or set PARKLINK_KAFKA_BASE_PORT"
@@ -327,7 +297,7 @@ class LocalKafka:
                 node = dead[0]
                 raise ParkLinkError(
                     f"Kafka node {node.node_id} exited during start; last lines of "
-                    f"{node.log_file}:\n{_tail(node.log_file)}"
+                    f"{node.log_file}:\n{log_tail(node.log_file)}"
                 )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -335,7 +305,7 @@ class LocalKafka:
                 limit = self.settings.kafka_start_timeout_s
                 raise ParkLinkError(
                     f"Kafka did not become ready within {limit:.0f}s; "
-                    f"last lines of {node.log_file}:\n{_tail(node.log_file)}"
+                    f"last lines of {node.log_file}:\n{log_tail(node.log_file)}"
                 )
             try:
                 wait_for_kafka(bootstrap, brokers=len(nodes), timeout_s=min(5.0, remaining))
@@ -350,33 +320,24 @@ class LocalKafka:
         statuses = self.status()
         for st in statuses:
             if st.pid is not None:
-                self._signal(st.pid, signal.SIGTERM)
+                signal_group(st.pid, signal.SIGTERM)
                 stopped.append(st.pid)
         deadline = time.monotonic() + timeout_s
         for pid in stopped:
-            while _pid_alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            if _pid_alive(pid):
+            if pid_alive(pid):
                 log.warning("Kafka pid %d ignored SIGTERM for %.0fs; killing it", pid, timeout_s)
-                self._signal(pid, signal.SIGKILL)
-                while _pid_alive(pid):
+                signal_group(pid, signal.SIGKILL)
+                while pid_alive(pid):
                     time.sleep(0.05)
         for st in statuses:
             st.node.pid_file.unlink(missing_ok=True)
-            while _port_open(st.node.broker_port) and time.monotonic() < deadline + 5:
+            while port_open(st.node.broker_port) and time.monotonic() < deadline + 5:
                 time.sleep(0.1)
         if wipe:
             shutil.rmtree(self.home, ignore_errors=True)
         return stopped
-
-    @staticmethod
-    def _signal(pid: int, sig: signal.Signals) -> None:
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        except PermissionError:
-            os.kill(pid, sig)
 
 
 def iter_lines(statuses: list[NodeStatus]) -> Iterator[str]:

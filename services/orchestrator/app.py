@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
+from parklink.eventkit import lifecycle
 from parklink.eventkit.bus import wait_for_kafka
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
@@ -115,7 +116,7 @@ class Network:
         return bootstrap
 
     def _check_ports(self, parts: list[Part]) -> None:
-        taken = [p for p in parts if supervisor.port_open(p.port)]
+        taken = [p for p in parts if lifecycle.port_open(p.port)]
         if taken:
             raise ParkLinkError(
                 "; ".join(
@@ -172,14 +173,14 @@ class Network:
                 if code is not None:
                     raise ParkLinkError(
                         f"the {running.part.name} exited (code {code}); last lines of "
-                        f"{running.log}:\n{supervisor.tail(running.log)}"
+                        f"{running.log}:\n{lifecycle.log_tail(running.log)}"
                     )
             time.sleep(1.0)
 
     def stop(self) -> None:
         for running in reversed(self.running):
             say(f"stopping the {running.part.name} ...")
-            supervisor.stop(running.pid, running.part.port, self.settings.up_stop_timeout_s)
+            lifecycle.stop_group(running.pid, running.part.port, self.settings.up_stop_timeout_s)
         self.running.clear()
         if self.kafka is not None:
             say("stopping Kafka ...")
@@ -251,7 +252,7 @@ def down(args: argparse.Namespace) -> int:
     for part in reversed(parts):
         if supervisor.runs_module(part["pid"], part["module"]):
             say(f"stopping the {part['name']} (pid {part['pid']}) ...")
-            supervisor.stop(part["pid"], part.get("port"), settings.up_stop_timeout_s)
+            lifecycle.stop_group(part["pid"], part.get("port"), settings.up_stop_timeout_s)
     if doc.get("kafka_started"):
         say("stopping Kafka ...")
         LocalKafka(load_settings(KafkaLocalSettings, state_dir=state_dir)).down()
