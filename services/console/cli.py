@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from parklink.console.app import serve
 from parklink.console.config import ConsoleSettings
 from parklink.eventkit.settings import load_settings
 
@@ -23,5 +22,7 @@ def register(subparsers: Any) -> None:
 
 
 def _run(_args: argparse.Namespace) -> int:
+    from parklink.console.app import serve  # the web stack loads only for this command
+
     serve(load_settings(ConsoleSettings))
     return 0
