@@ -10,7 +10,15 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parklink.console.hub import CLOSE, ServerEvent, format_sse
@@ -78,9 +86,20 @@ def _query_error(exc: QueryError) -> ApiError:
     )
 
 
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL (SQLite can): refuse it here instead of failing with 500.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+StoredText = Annotated[str, AfterValidator(_no_nul)]
+"""Free text stored in a text column."""
+
+
 class AckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    comment: str = Field("", max_length=2000)
+    comment: StoredText = Field("", max_length=2000)
 
 
 class SilenceIn(BaseModel):
@@ -90,7 +109,7 @@ class SilenceIn(BaseModel):
     matchers: Matchers
     expires_at: AwareDatetime | None = None
     duration_minutes: int | None = Field(None, ge=1, le=60 * 24 * 90)
-    comment: str = Field("", max_length=2000)
+    comment: StoredText = Field("", max_length=2000)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -112,12 +131,12 @@ class WebhookIn(BaseModel):
     """A subscription: every new state of a matching alert is POSTed to `url`."""
 
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(..., max_length=2000, examples=["https://erp.example/parklink/alerts"])
-    secret: str | None = Field(
+    url: StoredText = Field(..., max_length=2000, examples=["https://erp.example/parklink/alerts"])
+    secret: StoredText | None = Field(
         None, min_length=16, max_length=200, description="HMAC key; generated when omitted."
     )
     matchers: Matchers = Field(default_factory=Matchers)
-    description: str = Field("", max_length=500)
+    description: StoredText = Field("", max_length=500)
 
     @field_validator("url")
     @classmethod

@@ -61,10 +61,10 @@ alerts = Table(
     "alerts",
     metadata,
     Column("alert_id", String(300), primary_key=True),
-    Column("type", String(64), nullable=False, index=True),
+    Column("type", Text, nullable=False, index=True),
     Column("severity", String(16), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("corridor", String(64), index=True),
+    Column("corridor", Text, index=True),
     Column("started_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False, index=True),
     Column("resolved_at", BigInteger),
@@ -75,7 +75,7 @@ alert_parks = Table(
     "alert_parks",
     metadata,
     Column("alert_id", String(300), primary_key=True),
-    Column("park", String(64), primary_key=True, index=True),
+    Column("park", Text, primary_key=True, index=True),
 )
 history = Table(
     "alert_history",
@@ -94,7 +94,7 @@ acks = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("alert_id", String(300), nullable=False, index=True),
-    Column("by", String(200), nullable=False),
+    Column("by", Text, nullable=False),
     Column("at", BigInteger, nullable=False),
     Column("comment", Text, nullable=False),
 )
@@ -104,7 +104,7 @@ silences = Table(
     Column("silence_id", String(36), primary_key=True),
     Column("matchers", JSON, nullable=False),
     Column("comment", Text, nullable=False),
-    Column("created_by", String(200), nullable=False),
+    Column("created_by", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False, index=True),
 )
@@ -116,7 +116,7 @@ webhooks = Table(
     Column("secret", String(200), nullable=False),
     Column("matchers", JSON, nullable=False),
     Column("description", Text, nullable=False),
-    Column("created_by", String(200), nullable=False),
+    Column("created_by", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )
 deliveries = Table(
@@ -150,8 +150,35 @@ def _v1(conn: Connection) -> None:
         table.create(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+# Names the contract and the tokens leave unbounded; databases created at version 1 before
+# these columns were TEXT have them as VARCHAR(64) or VARCHAR(200).
+UNBOUNDED = [
+    (alerts, "type"),
+    (alerts, "corridor"),
+    (alert_parks, "park"),
+    (acks, "by"),
+    (silences, "created_by"),
+    (webhooks, "created_by"),
+]
+
+
+def _v2(conn: Connection) -> None:
+    """PostgreSQL enforces VARCHAR(n), SQLite does not: one alert with a longer type, corridor
+    or park id failed its whole consumed batch on PostgreSQL, over and over, and a long
+    operator name failed acks. Those columns become TEXT (nothing to do on SQLite)."""
+    if conn.dialect.name != "postgresql":
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    for table, column in UNBOUNDED:
+        conn.exec_driver_sql(
+            f"ALTER TABLE {quote(table.name)} ALTER COLUMN {quote(column)} TYPE TEXT"
+        )
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 """Schema version n is reached by running MIGRATIONS[n-1]; only ever append."""
+
+MIGRATION_LOCK = 0x5041524B4C494E4B  # pg_advisory_xact_lock key ("PARKLINK")
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -177,6 +204,10 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
 def migrate(engine: Engine) -> int:
     """Bring the schema to the latest version; returns that version."""
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Consoles sharing a database may start together: one migrates, the others wait
+            # (without the lock, both created schema_version and one failed).
+            conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
         schema_version.create(conn, checkfirst=True)
         current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
         for version in range(current + 1, len(MIGRATIONS) + 1):
