@@ -1,5 +1,5 @@
-"""The alerts API on real storage (SQLite in a temporary state dir), without Kafka: alerts are
-fed to the store the way the consumer does."""
+"""The alerts API on real storage (SQLite and PostgreSQL, a fresh database per test; see
+conftest.py), without Kafka: alerts are fed to the store the way the consumer does."""
 
 from __future__ import annotations
 
@@ -49,8 +49,10 @@ class Console:
 
 
 @pytest.fixture
-def console(tmp_path: Path) -> Iterator[Console]:
-    settings = ConsoleSettings(state_dir=tmp_path, registry_url="http://127.0.0.1:9")
+def console(tmp_path: Path, database_url: str) -> Iterator[Console]:
+    settings = ConsoleSettings(
+        state_dir=tmp_path, registry_url="http://127.0.0.1:9", database_url=database_url
+    )
     tokens = TokenStore.in_state_dir(tmp_path)
     op = tokens.issue(Role.OPERATOR, "alice")
     park = tokens.issue(Role.PARK, "KZ-ALA-IPA")
@@ -274,3 +276,22 @@ def test_openapi_metrics_and_page(console: Console) -> None:
     assert "text/html" in page.headers["content-type"]
     timeline = console.get("/v1/alerts/timeline", hours=24, buckets=6)
     assert len(timeline["buckets"]) == 6
+
+
+def test_text_with_nul_characters_is_422_on_every_backend(console: Console) -> None:
+    """PostgreSQL cannot store NUL in text; the API refuses it instead of failing with 500."""
+    console.feed(alert())
+    cases = [
+        (_path("SHIPMENT_DELAY|SH-1") + "/ack", {"comment": "a\x00b"}, "comment"),
+        (
+            "/v1/silences",
+            {"matchers": {"type": "PARK_SILENT"}, "duration_minutes": 5, "comment": "\x00"},
+            "comment",
+        ),
+        ("/v1/webhooks", {"url": "https://erp.example/h", "description": "x\x00"}, "description"),
+    ]
+    for path, body, field in cases:
+        resp = console.post(path, body)
+        assert resp.status_code == 422, resp.text
+        assert resp.json()["error"]["details"][0]["loc"] == ["body", field]
+    assert console.get(_path("SHIPMENT_DELAY|SH-1"))["acks"] == []

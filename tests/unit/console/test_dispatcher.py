@@ -1,10 +1,11 @@
-"""The webhook dispatcher against a receiver simulated with httpx.MockTransport (no network)."""
+"""The webhook dispatcher against a receiver simulated with httpx.MockTransport (no network),
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 from prometheus_client import CollectorRegistry
@@ -17,6 +18,7 @@ from parklink.console.store import AlertStore, Incoming
 from parklink.console.webhooks import Dispatcher
 
 SECRET = "whsec-unit-0123456789abcdef"
+OpenStore = Callable[[str], AlertStore]
 
 
 async def _drain(
@@ -42,8 +44,8 @@ async def _drain(
     return metrics
 
 
-def _setup(tmp_path: Path) -> tuple[AlertStore, str]:
-    store = AlertStore.open(f"sqlite:///{tmp_path / 'c.db'}")
+def _setup(open_store: OpenStore, database_url: str) -> tuple[AlertStore, str]:
+    store = open_store(database_url)
     hook = store.create_webhook(
         "http://receiver.test/hook", SECRET, Matchers(), "", "ops", datetime.now(UTC)
     )
@@ -51,8 +53,8 @@ def _setup(tmp_path: Path) -> tuple[AlertStore, str]:
     return store, hook["webhook_id"]
 
 
-def test_retries_until_the_receiver_answers(tmp_path: Path) -> None:
-    store, webhook_id = _setup(tmp_path)
+def test_retries_until_the_receiver_answers(open_store: OpenStore, database_url: str) -> None:
+    store, webhook_id = _setup(open_store, database_url)
     seen: list[httpx.Request] = []
 
     def handle(request: httpx.Request) -> httpx.Response:
@@ -74,8 +76,8 @@ def test_retries_until_the_receiver_answers(tmp_path: Path) -> None:
     assert metrics.deliveries.labels(outcome="delivered")._value.get() == 1
 
 
-def test_marked_failed_after_the_last_attempt(tmp_path: Path) -> None:
-    store, webhook_id = _setup(tmp_path)
+def test_marked_failed_after_the_last_attempt(open_store: OpenStore, database_url: str) -> None:
+    store, webhook_id = _setup(open_store, database_url)
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)

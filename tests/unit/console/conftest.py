@@ -1,0 +1,27 @@
+"""The console's storage and API tests run on SQLite and on PostgreSQL (tests/pgserver.py):
+tests that take `database_url`, `new_database` or `open_store` are parametrized over both."""
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from pgserver import database_url, new_database, postgres_databases
+
+from parklink.console.config import ConsoleSettings
+from parklink.console.store import AlertStore
+
+__all__ = ["database_url", "new_database", "open_store", "postgres_databases"]
+
+
+@pytest.fixture
+def open_store(new_database: Callable[[], str]) -> Iterator[Callable[[str], AlertStore]]:
+    """Open (and migrate) a store from a PARKLINK_DATABASE_URL value, the way the console
+    does; every store opened is closed after the test (before its database is dropped)."""
+    opened: list[AlertStore] = []
+
+    def open_(url: str) -> AlertStore:
+        opened.append(AlertStore.open(ConsoleSettings(database_url=url).database()))
+        return opened[-1]
+
+    yield open_
+    for store in opened:
+        store.close()
