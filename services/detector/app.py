@@ -187,6 +187,12 @@ class Detector:
         s = self.settings
         return faust.App(
             s.detector_group,
+            # faust lets plain environment variables (PROCESSING_GUARANTEE, BROKER_URL,
+            # WEB_PORT, ...) override the settings given here; only PARKLINK_* may configure
+            # the detector. An inherited PROCESSING_GUARANTEE=exactly_once made workers run
+            # transactional producers that the crash-safety design does not expect.
+            env={},
+            processing_guarantee="at_least_once",
             broker=[f"kafka://{server}" for server in s.bootstrap_servers],
             store="memory://",
             datadir=str(s.data_dir),

@@ -4,14 +4,20 @@ transitions, also across a SIGKILL and restart, and with two workers in one grou
 from __future__ import annotations
 
 import time
+import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import factories
 import httpx
 import pytest
+from integration.detector.conftest import Network
 
+from parklink.eventkit.bus import admin
+from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import DisruptionAlert, ParkEvent
+from parklink.eventkit.topic_admin import apply_catalog
 
 pytestmark = pytest.mark.broker
 
@@ -194,3 +200,39 @@ def test_two_workers_share_the_partitions_and_give_the_same_alerts(network) -> N
         seen.append(0.0 if line is None else float(line.rsplit(" ", 1)[1]))
     assert all(n > 0 for n in seen), seen  # both workers read shipments
     assert sum(seen) >= 40 + 8
+
+
+def test_two_detectors_with_their_own_group_and_prefix_work_side_by_side(  # type: ignore[no-untyped-def]
+    network, kafka_bootstrap: str, registry_url: str, tmp_path: Path
+) -> None:
+    """Two ParkLink networks on one broker (as `parklink up` next to another detector): each
+    detector gives exactly its own transitions, before and after the other one starts."""
+    first = phase_one()
+    network.start()
+    network.publish(*first)
+    settle_and_check(network, PHASE_ONE)
+
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    apply_catalog(load_catalog(), kafka_bootstrap.split(","), prefix)
+    (tmp_path / "other").mkdir()
+    other = Network(kafka_bootstrap, prefix, registry_url, tmp_path / "other")
+    try:
+        # faust reads this bare variable (and would switch to transactional producers); only
+        # PARKLINK_* settings may configure a detector.
+        other.start(PROCESSING_GUARANTEE="exactly_once")
+        other_first = phase_one()
+        other.publish(*other_first)
+        settle_and_check(other, PHASE_ONE)
+        network.publish(*phase_two(first))
+        other.publish(*phase_two(other_first))
+        settle_and_check(network, merged(PHASE_ONE, PHASE_TWO))
+        settle_and_check(other, merged(PHASE_ONE, PHASE_TWO))
+        logs = "".join(w.log.read_text() for w in (*network.workers, *other.workers))
+        assert "ProducerFenced" not in logs
+    finally:
+        other.close()
+        client = admin(kafka_bootstrap.split(","))
+        try:
+            client.delete_topics([t for t in client.list_topics() if t.startswith(prefix)])
+        finally:
+            client.close()
