@@ -78,12 +78,11 @@ def test_up_scenarios_alerts_down(tmp_path: Path) -> None:
         "PARKLINK_STATE_DIR": str(state),
         "PARKLINK_KAFKA_BASE_PORT": str(_free_base_port()),
         "PARKLINK_SIMULATOR_SCENARIOS": "border-jam capacity-outage",
+        # Names of our own, so that the test also holds on a shared cluster.
+        "PARKLINK_TOPIC_PREFIX": f"e2e{tag}.",
+        "PARKLINK_REGISTRY_TOPIC": f"_schemas.e2e{tag}",
+        "PARKLINK_DETECTOR_GROUP": f"e2e-{tag}",
     }
-    if os.environ.get("PARKLINK_KAFKA_BOOTSTRAP"):
-        # A shared cluster: names of our own (a fresh local Kafka needs none).
-        env["PARKLINK_TOPIC_PREFIX"] = f"e2e{tag}."
-        env["PARKLINK_REGISTRY_TOPIC"] = f"_schemas.e2e{tag}"
-        env["PARKLINK_DETECTOR_GROUP"] = f"e2e-{tag}"
     up = _parklink(env, "up", "--detach", timeout=300)
     run_file = state / "run.json"
     try:
