@@ -30,7 +30,7 @@ from parklink.simulator.config import SimulatorSettings
 from parklink.simulator.geography import PARKS
 from parklink.simulator.runner import Runner, Stats
 from parklink.simulator.scenarios import SCENARIOS, ScenarioOptions, parse_spec, schedule
-from parklink.simulator.sinks import DirectSink, GatewaySink, Sink
+from parklink.simulator.sinks import DirectSink, GatewaySink, RecordingSink, Sink
 from parklink.simulator.world import World, WorldConfig
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, help="same seed, same world (default: random)")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument(
+        "--max-events",
+        type=int,
+        metavar="N",
+        help="generate N events, then stop once every one of them is published",
+    )
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        help='append each acknowledged event to FILE as a JSON line {"kind", "event"}',
+    )
     parser.add_argument(
         "--direct", action="store_true", help="publish with the SDK to Kafka, not the gateway"
     )
@@ -73,6 +84,8 @@ def settings_from(args: argparse.Namespace) -> SimulatorSettings:
         "simulator_tokens_file": args.tokens,
         "simulator_offline_s": args.offline_seconds,
         "simulator_port": args.port,
+        "simulator_max_events": args.max_events,
+        "simulator_record": args.record,
     }
     if args.direct:
         overrides["simulator_direct"] = True
@@ -82,6 +95,13 @@ def settings_from(args: argparse.Namespace) -> SimulatorSettings:
 
 
 def build_sink(settings: SimulatorSettings) -> Sink:
+    sink = _publishing_sink(settings)
+    if settings.simulator_record is not None:
+        return RecordingSink(sink, settings.simulator_record)
+    return sink
+
+
+def _publishing_sink(settings: SimulatorSettings) -> Sink:
     if settings.simulator_direct:
         return DirectSink(settings.bootstrap_servers, settings.registry_url, settings.topic_prefix)
     parks = [p.park_id for p in PARKS]
@@ -108,11 +128,18 @@ def create_web(runner: Runner, sink: Sink, registry: Any) -> FastAPI:
 
     @app.get("/v1/status", summary="What the simulator has published and injected")
     async def status() -> dict[str, Any]:
+        now = runner.clock()
         return {
+            "rate": runner.rate,
+            "generated": runner.stats.generated,
             "published": runner.stats.published,
             "refused": runner.stats.refused,
             "retries": runner.stats.retries,
             "backlog": runner.backlog,
+            "lag_seconds": round(runner.lag(now), 3),
+            "keeping_up": not runner.behind(now),
+            "fell_behind": runner.stats.fell_behind,
+            "max_lag_seconds": round(runner.stats.max_lag, 3),
             "simulated_time": runner.world.now.isoformat(),
             "injections": [_injection(i) for i in runner.world.injections],
         }
@@ -170,7 +197,9 @@ async def run(settings: SimulatorSettings, duration_s: float | None = None) -> S
         options=options,
         registry=registry,
         max_batch=settings.simulator_max_batch,
+        report_s=settings.simulator_report_s,
         lag_warn_s=settings.simulator_lag_warn_s,
+        max_events=settings.simulator_max_events,
     )
     log.info(
         "simulating %d parks at %g events/s, speed x%g, seed %d, scenarios: %s; publishing %s",
@@ -208,14 +237,28 @@ async def run(settings: SimulatorSettings, duration_s: float | None = None) -> S
             loop.remove_signal_handler(sig)
 
 
+def summary(stats: Stats, rate: float, lag_warn_s: float) -> list[str]:
+    """The lines `parklink simulate` ends with: what became of the generated events, and
+    whether the rate was sustained."""
+    lines = [
+        f"generated {stats.generated} events: published {stats.published}, "
+        f"refused {stats.refused}, not published {stats.unpublished}; "
+        f"{stats.retries} retries after backpressure"
+    ]
+    if stats.fell_behind:
+        lines.append(
+            f"fell behind --rate {rate:g}: events waited up to {stats.max_lag:.1f}s "
+            f"(more than {lag_warn_s:g}s) to be published"
+        )
+    return lines
+
+
 def simulate(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     stats = asyncio.run(run(settings, args.duration))
-    print(
-        f"published {stats.published} events, {stats.retries} retries after backpressure, "
-        f"{stats.refused} refused"
-    )
-    return 1 if stats.refused else 0
+    for line in summary(stats, settings.simulator_rate, settings.simulator_lag_warn_s):
+        print(line)
+    return 1 if stats.refused or stats.unpublished else 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -35,6 +35,15 @@ class SimulatorSettings(Settings):
     simulator_lag_warn_s: float = Field(
         3.0, gt=0, description="Say 'cannot keep up' when events wait longer than this."
     )
+    simulator_report_s: float = Field(
+        10.0, gt=0, description="How often the log says the rate achieved (seconds)."
+    )
+    simulator_max_events: int | None = Field(
+        None, ge=1, description="Generate this many events, stop once all are published."
+    )
+    simulator_record: Path | None = Field(
+        None, description="Append each acknowledged event to this JSON-lines file."
+    )
 
     @property
     def tokens_file(self) -> Path:

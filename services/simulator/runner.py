@@ -1,11 +1,19 @@
-"""Plays the world against the wall clock and publishes what happens: each park has its own
-queue and sender, so a park in backoff delays only itself; a batch leaves its queue only once
-it is acknowledged, so backpressure (429/503, Kafka down) costs time, never events."""
+"""Plays the world against the wall clock and publishes what happens: each park has a queue
+and a sender per kind of event, so a park in backoff delays only itself, and a batch is a run of
+one park's events of one kind in the order they happened (each kind has its own topic, so
+Kafka keeps no order across kinds anyway). A batch leaves its queue only once it is acknowledged, so
+backpressure (429/503, Kafka down) costs time, never events.
+
+A batch is all or nothing: it is either acknowledged whole or sent again whole. When the sink
+says a batch is too large (the gateway's 413), the runner sends smaller batches from then on
+instead of splitting one request into several, so that no part of a batch is ever sent twice
+because another part of it was pushed back."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import time
@@ -17,7 +25,7 @@ from prometheus_client import CollectorRegistry
 
 from parklink.eventkit import metrics
 from parklink.simulator.scenarios import ScenarioOptions, trigger
-from parklink.simulator.sinks import Backpressure, Refused, Sink
+from parklink.simulator.sinks import Backpressure, Refused, Sink, TooLarge
 from parklink.simulator.world import Emission, Injection, World
 
 log = logging.getLogger(__name__)
@@ -34,9 +42,13 @@ class Queued:
 
 @dataclass
 class Stats:
+    generated: int = 0
     published: int = 0
     refused: int = 0
     retries: int = 0
+    unpublished: int = 0  # still queued when the run stopped
+    max_lag: float = 0.0  # longest an event waited to be published, seconds
+    fell_behind: bool = False  # events waited longer than the runner's lag_warn_s
     started: float = field(default_factory=time.monotonic)
 
     def rate(self, now: float) -> float:
@@ -56,6 +68,8 @@ class Runner:
         report_s: float = 10.0,
         lag_warn_s: float = 3.0,
         max_backlog: int = 200_000,
+        max_events: int | None = None,
+        drain_timeout_s: float = 15.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.world = world
@@ -66,13 +80,16 @@ class Runner:
         self.report_s = report_s
         self.lag_warn_s = lag_warn_s
         self.max_backlog = max_backlog
+        self.max_events = max_events
+        self.drain_timeout_s = drain_timeout_s
         self.clock = clock
         self.stats = Stats(started=clock())
         self.started = False
-        self._queues: dict[str, deque[Queued]] = {}
-        self._wake: dict[str, asyncio.Event] = {}
-        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._queues: dict[tuple[str, str], deque[Queued]] = {}  # (park, kind) -> events
+        self._wake: dict[tuple[str, str], asyncio.Event] = {}
+        self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._logged_injections = 0
+        self._batch_limit = max_batch  # lowered when the sink says a batch is too large
         self._idle = asyncio.Event()
         self._t0 = clock()
         self._published = metrics.counter(
@@ -103,6 +120,15 @@ class Runner:
         heads = [q[0].enqueued for q in self._queues.values() if q]
         return now - min(heads) if heads else 0.0
 
+    @property
+    def generating(self) -> bool:
+        """False once --max-events events were generated (the run then only publishes)."""
+        return self.max_events is None or self.stats.generated < self.max_events
+
+    def behind(self, now: float) -> bool:
+        """Whether events now wait longer than lag_warn_s: the rate is not being sustained."""
+        return self.lag(now) > self.lag_warn_s
+
     def trigger(self, name: str) -> Injection:
         """Inject a scenario now (on demand)."""
         injection = trigger(self.world, name, self.world.now, self.options)
@@ -111,6 +137,8 @@ class Runner:
 
     # -- main loop ----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> Stats:
+        """Until `stop`, `duration_s` or, with max_events, until that many events were
+        generated and every one of them is published or refused."""
         self._t0 = self.clock()
         self.stats = Stats(started=self._t0)
         self.started = True
@@ -122,9 +150,12 @@ class Runner:
                 elapsed = now - self._t0
                 if duration_s is not None and elapsed >= duration_s:
                     break
-                if self.backlog < self.max_backlog:
+                if not self.generating and not self.backlog:
+                    break
+                if self.generating and self.backlog < self.max_backlog:
                     self._enqueue(self.world.advance(self.world.sim_time(elapsed)), now)
                 self._log_injections()
+                self._watch_lag(now)
                 if now >= next_report:
                     self._report(now, last_published)
                     last_published = self.stats.published
@@ -136,15 +167,18 @@ class Runner:
         return self.stats
 
     def _enqueue(self, emissions: list[Emission], now: float) -> None:
+        if self.max_events is not None:
+            emissions = emissions[: self.max_events - self.stats.generated]
+        self.stats.generated += len(emissions)
         for emission in emissions:
-            park = emission.park
-            queue = self._queues.get(park)
+            lane = (emission.park, emission.kind)
+            queue = self._queues.get(lane)
             if queue is None:
-                queue = self._queues[park] = deque()
-                self._wake[park] = asyncio.Event()
-                self._workers[park] = asyncio.create_task(self._sender(park), name=park)
+                queue = self._queues[lane] = deque()
+                self._wake[lane] = asyncio.Event()
+                self._workers[lane] = asyncio.create_task(self._sender(lane), name="/".join(lane))
             queue.append(Queued(emission, now))
-            self._wake[park].set()
+            self._wake[lane].set()
         self._backlog.set(self.backlog)
 
     def _log_injections(self) -> None:
@@ -158,11 +192,17 @@ class Runner:
             )
         self._logged_injections = len(self.world.injections)
 
+    def _watch_lag(self, now: float) -> None:
+        lag = self.lag(now)
+        self._lag.set(lag)
+        self.stats.max_lag = max(self.stats.max_lag, lag)
+        if lag > self.lag_warn_s:
+            self.stats.fell_behind = True
+
     def _report(self, now: float, last_published: int) -> None:
         window = self.report_s
         achieved = (self.stats.published - last_published) / window
         lag = self.lag(now)
-        self._lag.set(lag)
         if lag > self.lag_warn_s:
             log.warning(
                 "cannot keep up with --rate %g: published %.1f events/s over the last %.0fs, "
@@ -185,32 +225,42 @@ class Runner:
             )
 
     # -- senders ------------------------------------------------------------------------------
-    async def _sender(self, park: str) -> None:
-        queue, wake = self._queues[park], self._wake[park]
+    async def _sender(self, lane: tuple[str, str]) -> None:
+        park, kind = lane
+        queue, wake = self._queues[lane], self._wake[lane]
         while True:
             if not queue:
                 wake.clear()
                 await wake.wait()
                 continue
-            kind = queue[0].emission.kind
-            batch: list[Queued] = []
-            for item in queue:
-                if item.emission.kind != kind or len(batch) >= self.max_batch:
-                    break
-                batch.append(item)
-            await self._deliver(park, kind, batch)
+            batch = list(itertools.islice(queue, self._batch_limit))
+            if not await self._deliver(park, kind, batch):
+                continue  # too large: taken again as smaller batches
             for _ in batch:
                 queue.popleft()
             self._backlog.set(self.backlog)
             if not self.backlog:
                 self._idle.set()
 
-    async def _deliver(self, park: str, kind: str, batch: list[Queued]) -> None:
+    async def _deliver(self, park: str, kind: str, batch: list[Queued]) -> bool:
+        """Send the batch until it is acknowledged (True) or refused (True, counted as
+        refused); False when it is too large for the sink (the batch limit is then lowered)."""
         events = [item.emission.event for item in batch]
         attempt = 0
         while True:
             try:
                 await self.sink.send(park, kind, events)
+            except TooLarge as exc:
+                if len(events) > 1:
+                    limit = min(self._batch_limit, max(1, len(events) // 2))
+                    if limit < self._batch_limit:
+                        log.warning("%s; sending at most %d events per request", exc, limit)
+                        self._batch_limit = limit
+                    return False
+                log.error("%s, even alone", exc)
+                self.stats.refused += 1
+                self._refused.labels(kind=kind).inc()
+                return True
             except Backpressure as exc:
                 attempt += 1
                 self.stats.retries += 1
@@ -233,17 +283,18 @@ class Runner:
                 log.error("%s", exc)
                 self.stats.refused += len(events)
                 self._refused.labels(kind=kind).inc(len(events))
-                return
+                return True
             self.stats.published += len(events)
             self._published.labels(kind=kind).inc(len(events))
-            return
+            return True
 
-    async def _drain(self, timeout_s: float = 15.0) -> None:
+    async def _drain(self) -> None:
         """Give the senders a moment to publish what is queued, then stop them."""
         if self.backlog:
             self._idle.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), timeout_s)
+                await asyncio.wait_for(self._idle.wait(), self.drain_timeout_s)
+        self.stats.unpublished = self.backlog
         if self.backlog:
             log.warning("stopping with %d events not published", self.backlog)
         for task in self._workers.values():
