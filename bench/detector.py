@@ -269,8 +269,10 @@ class _AlertWatch:
 def _log_append_time(ctx: BenchContext, topic: str) -> None:
     client = bus.admin(ctx.servers)
     try:
+        # kafka-python 3 rejects keys that are not already set dynamically unless told not to
         client.alter_configs(
-            [ConfigResource("TOPIC", topic, configs={"message.timestamp.type": "LogAppendTime"})]
+            [ConfigResource("TOPIC", topic, configs={"message.timestamp.type": "LogAppendTime"})],
+            raise_on_unknown=False,
         )
     finally:
         client.close()

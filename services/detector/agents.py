@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from parklink.detector.rules.emit import transition
 from parklink.detector.rules.weeks import order_key
-from parklink.detector.state import AlertState, ParkMessage, ShipmentView, WeekMessage
+from parklink.detector.state import (
+    AlertState,
+    CorridorUpdates,
+    ParkMessage,
+    ShipmentView,
+    WeekMessage,
+    WeekUpdates,
+)
 from parklink.eventkit.contracts import (
     CapacityEvent,
     OrderEvent,
@@ -37,25 +44,66 @@ def broker_ms(event: Any) -> int:
     return int(event.message.timestamp * 1000)
 
 
-async def _decoded(d: Detector, stream: Any, role: str) -> AsyncIterator[tuple[Any, ParkEvent]]:
-    """The stream's records as validated events; the rest goes to the DLQ."""
-    deserializer = d.deserializers[role]
-    async for event in stream.events():
-        msg = event.message
-        d.metrics.events_in.labels(topic=role).inc()
-        try:
-            record = deserializer.deserialize(
-                event.value, topic=msg.topic, partition=msg.partition, offset=msg.offset
-            )
-        except SerdeError as exc:
-            await d.dead_letter(msg, exc)
-            continue
-        started = time.perf_counter()
-        yield event, record
-        d.metrics.process_seconds.labels(stage=role).observe(time.perf_counter() - started)
+BATCH_MAX = 500
+BATCH_WITHIN_S = 0.005
 
 
-async def _seen(d: Detector, event: Any, record: ParkEvent) -> None:
+class Outbox:
+    """What a batch of messages changes and passes on. Table entries are set at once (a
+    later message of the batch sees them) and each key's last value is written once; the
+    messages for the next stage are grouped into one per destination key."""
+
+    def __init__(self) -> None:
+        self.writes: dict[tuple[int, str], tuple[Any, str, Any, int]] = {}
+        self.weeks: dict[str, list[WeekMessage]] = {}
+        self.corridors: dict[str, list[ShipmentView]] = {}
+        self.parks: list[ParkMessage] = []
+        self.alerts: list[AlertState] = []
+
+    def put(self, table: Any, key: str, value: Any, partition: int) -> None:
+        table.data[key] = value
+        self.writes[id(table), key] = (table, key, value, partition)
+
+    def week(self, bucket: str, message: WeekMessage) -> None:
+        self.weeks.setdefault(bucket, []).append(message)
+
+    def corridor(self, corridor: str, view: ShipmentView) -> None:
+        self.corridors.setdefault(corridor, []).append(view)
+
+
+async def _store(d: Detector, out: Outbox) -> list[Any]:
+    return [
+        await d.put(table, key, value, partition)
+        for table, key, value, partition in out.writes.values()
+    ]
+
+
+async def _pass_on(d: Detector, out: Outbox) -> None:
+    for bucket, updates in out.weeks.items():
+        await d.send(d.weeks_topic, bucket, WeekUpdates(tuple(updates)))
+    for corridor, views in out.corridors.items():
+        await d.send(d.corridors_topic, corridor, CorridorUpdates(tuple(views)))
+    for park in out.parks:
+        await d.send(d.parks_topic, park.park, park)
+    for alert in out.alerts:
+        await d.send(d.candidates_topic, alert.alert_id, alert)
+
+
+async def _decode(d: Detector, event: Any, role: str) -> ParkEvent | None:
+    """The record as a validated event, or None once it is in the DLQ."""
+    msg = event.message
+    d.metrics.events_in.labels(topic=role).inc()
+    try:
+        record: ParkEvent = d.deserializers[role].deserialize(
+            event.value, topic=msg.topic, partition=msg.partition, offset=msg.offset
+        )
+    except SerdeError as exc:
+        await d.dead_letter(msg, exc)
+        return None
+    return record
+
+
+def _seen(d: Detector, event: Any, record: ParkEvent, out: Outbox) -> None:
     """Pass a park's activity on to the park stage, at most once per heartbeat interval per
     park (PARK_SILENT thresholds are hours; this keeps the park stage off the hot path)."""
     published = int(event.message.timestamp * 1000)
@@ -64,102 +112,103 @@ async def _seen(d: Detector, event: Any, record: ParkEvent) -> None:
     if last is not None and published - last < d.heartbeat_ms:
         return
     d.heartbeats[park] = published
-    await d.parks_topic.send(
-        key=park, value=ParkMessage(park=park, published=published, event_id=record.event_id)
-    )
+    out.parks.append(ParkMessage(park=park, published=published, event_id=record.event_id))
 
 
-async def _candidates(d: Detector, alerts: list[AlertState]) -> None:
-    for alert in alerts:
-        await d.candidates_topic.send(key=alert.alert_id, value=alert)
+Handle = Callable[[Any, Any, Outbox], None]
+
+
+async def _source(d: Detector, stream: Any, role: str, handle: Handle) -> None:
+    """Run a stage over a park topic in batches. Its events are acknowledged only once the
+    whole batch is queued in the producer, whose flush precedes every offset commit; a
+    replay re-sends each entity's current state, which the next stages take as a repeat."""
+    observe = d.metrics.process_seconds.labels(stage=role).observe
+    async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+        out = Outbox()
+        for event in batch:
+            record = await _decode(d, event, role)
+            if record is None:
+                continue
+            started = time.perf_counter()
+            handle(event, record, out)
+            _seen(d, event, record, out)
+            observe(time.perf_counter() - started)
+        await _store(d, out)
+        await _pass_on(d, out)
 
 
 def orders_agent(d: Detector) -> Agent:
+    def handle(event: Any, order: OrderEvent, out: Outbox) -> None:
+        held = d.orders.get(order.order_id)
+        entity, messages = d.stages.order(held, order)
+        if entity is not held:
+            out.put(d.orders, order.order_id, entity, event.message.partition)
+        for bucket, message in messages:
+            out.week(bucket, message)
+
     async def orders(stream: Any) -> None:
-        async for event, order in _decoded(d, stream, "orders"):
-            order = cast(OrderEvent, order)
-            held = d.orders.get(order.order_id)
-            entity, messages = d.stages.order(held, order)
-            if entity is not held:
-                await d.put(d.orders, order.order_id, entity, event)
-            for bucket, message in messages:
-                await d.weeks_topic.send(key=bucket, value=message)
-            await _seen(d, event, order)
+        await _source(d, stream, "orders", handle)
 
     return orders
 
 
 def capacity_agent(d: Detector) -> Agent:
+    def handle(event: Any, declared: CapacityEvent, out: Outbox) -> None:
+        out.week(*d.stages.capacity(declared))
+
     async def capacity(stream: Any) -> None:
-        async for event, declared in _decoded(d, stream, "capacity"):
-            declared = cast(CapacityEvent, declared)
-            bucket, message = d.stages.capacity(declared)
-            await d.weeks_topic.send(key=bucket, value=message)
-            await _seen(d, event, declared)
+        await _source(d, stream, "capacity", handle)
 
     return capacity
 
 
 def shipments_agent(d: Detector) -> Agent:
+    def handle(event: Any, shipment: ShipmentEvent, out: Outbox) -> None:
+        held = d.shipments.get(shipment.shipment_id)
+        entity, views = d.stages.shipment(held, shipment, now_ms())
+        if entity != held:
+            out.put(d.shipments, shipment.shipment_id, entity, event.message.partition)
+        for corridor, view in views:
+            out.corridor(corridor, view)
+
     async def shipments(stream: Any) -> None:
-        async for event, shipment in _decoded(d, stream, "shipments"):
-            shipment = cast(ShipmentEvent, shipment)
-            held = d.shipments.get(shipment.shipment_id)
-            entity, views = d.stages.shipment(held, shipment, now_ms())
-            if entity != held:
-                await d.put(d.shipments, shipment.shipment_id, entity, event)
-            for corridor, view in views:
-                await d.corridors_topic.send(key=corridor, value=view)
-            await _seen(d, event, shipment)
+        await _source(d, stream, "shipments", handle)
 
     return shipments
 
 
-Write = tuple[Any, str, Any]  # table, key, value
-Send = tuple[Any, str, Any]  # topic, key, value
-BATCH_MAX = 500
-BATCH_WITHIN_S = 0.005
-
-
-async def _stage(
-    d: Detector, stream: Any, handle: Callable[[Any], tuple[list[Write], list[Send]]]
-) -> None:
+async def _stage(d: Detector, stream: Any, handle: Callable[[Any, Outbox], None]) -> None:
     """Run a stage that concludes alerts: its state writes are acknowledged by Kafka before
     its conclusions are sent. After a crash the restored state is then never behind an
     alert it already passed on, so replaying can only repeat conclusions (which the alert
     stage drops), never send older ones."""
     async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-        pending: list[Any] = []
-        sends: list[Send] = []
+        out = Outbox()
         for event in batch:
-            writes, out = handle(event)
-            for table, key, value in writes:
-                pending.append(await d.put(table, key, value, event))
-            sends += out
-        for fut in pending:
+            handle(event, out)
+        for fut in await _store(d, out):
             await fut
-        for topic, key, value in sends:
-            await topic.send(key=key, value=value)
-
-
-def _candidates_of(d: Detector, alerts: list[AlertState]) -> list[Send]:
-    return [(d.candidates_topic, a.alert_id, a) for a in alerts]
+        await _pass_on(d, out)
 
 
 def weeks_agent(d: Detector) -> Agent:
-    def handle(event: Any) -> tuple[list[Write], list[Send]]:
-        bucket, message = event.key, cast(WeekMessage, event.value)
-        week, saved, alerts = d.stages.week(
-            d.week_book.get(bucket), bucket, message, broker_ms(event)
+    def handle(event: Any, out: Outbox) -> None:
+        bucket, partition = event.key, event.message.partition
+        week, saved, alerts = d.stages.week_updates(
+            d.week_book.get(bucket),
+            bucket,
+            cast(WeekUpdates, event.value).updates,
+            broker_ms(event),
         )
-        d.week_book[bucket] = week
-        writes: list[Write] = []
-        if saved.head is not None:
-            writes.append((d.weeks, bucket, saved.head))
-        if saved.order is not None:
-            key = order_key(bucket, saved.order.order_id)
-            writes.append((d.week_orders, key, saved.order))
-        return writes, _candidates_of(d, alerts)
+        if week is not None:
+            d.week_book[bucket] = week
+        for writes in saved:
+            if writes.head is not None:
+                out.put(d.weeks, bucket, writes.head, partition)
+            if writes.order is not None:
+                key = order_key(bucket, writes.order.order_id)
+                out.put(d.week_orders, key, writes.order, partition)
+        out.alerts += alerts
 
     async def weeks(stream: Any) -> None:
         await _stage(d, stream, handle)
@@ -168,12 +217,15 @@ def weeks_agent(d: Detector) -> Agent:
 
 
 def corridors_agent(d: Detector) -> Agent:
-    def handle(event: Any) -> tuple[list[Write], list[Send]]:
-        corridor, view = event.key, cast(ShipmentView, event.value)
+    def handle(event: Any, out: Outbox) -> None:
+        corridor = event.key
         held = d.corridors.get(corridor)
-        state, alerts = d.stages.corridor(held, corridor, view, broker_ms(event))
-        writes = [] if state is held else [(d.corridors, corridor, state)]
-        return writes, _candidates_of(d, alerts)
+        state, alerts = d.stages.corridor_updates(
+            held, corridor, cast(CorridorUpdates, event.value).views, broker_ms(event)
+        )
+        if state is not held:
+            out.put(d.corridors, corridor, state, event.message.partition)
+        out.alerts += alerts
 
     async def corridors(stream: Any) -> None:
         await _stage(d, stream, handle)
@@ -182,26 +234,24 @@ def corridors_agent(d: Detector) -> Agent:
 
 
 def parks_agent(d: Detector) -> Agent:
-    def handle(event: Any) -> tuple[list[Write], list[Send]]:
+    def handle(event: Any, out: Outbox) -> None:
         msg, partition = cast(ParkMessage, event.value), event.message.partition
-        writes: list[Write] = []
-        alerts: list[AlertState] = []
         if msg.park:
             held = d.parks.get(msg.park)
             state, alerts = d.stages.park_seen(
                 held, msg.park, msg.published, msg.event_id, partition, broker_ms(event)
             )
             if state != held:
-                writes.append((d.parks, msg.park, state))
-            return writes, _candidates_of(d, alerts)
+                out.put(d.parks, msg.park, state, partition)
+            out.alerts += alerts
+            return
         for park, held in list(d.parks.items()):
             if held.partition != partition:
                 continue
             state, found = d.stages.park_tick(held, broker_ms(event))
             if state != held:
-                writes.append((d.parks, park, state))
-            alerts += found
-        return writes, _candidates_of(d, alerts)
+                out.put(d.parks, park, state, partition)
+            out.alerts += found
 
     async def parks(stream: Any) -> None:
         await _stage(d, stream, handle)
@@ -221,7 +271,7 @@ def alerts_agent(d: Detector) -> Agent:
             alert = transition(d.emitted.get(desired.alert_id), desired)
             if alert is None:
                 continue
-            await d.put(d.emitted, alert.alert_id, alert, event)
+            await d.put(d.emitted, alert.alert_id, alert, event.message.partition)
             d.metrics.alerts_out.labels(
                 type=alert.type, severity=alert.severity.value, status=alert.status.value
             ).inc()

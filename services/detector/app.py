@@ -25,15 +25,15 @@ from parklink.detector.stages import Stages
 from parklink.detector.state import (
     AlertState,
     CorridorState,
+    CorridorUpdates,
     OrderEntity,
     OrderView,
     ParkActivity,
     ParkMessage,
     ShipmentEntity,
-    ShipmentView,
     Week,
     WeekHead,
-    WeekMessage,
+    WeekUpdates,
 )
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit import metrics as m
@@ -253,8 +253,10 @@ class Detector:
         }
         self.dlq_topic = app.topic(names["dlq"], key_serializer="raw", value_serializer="raw")
         alerts_n = parts[names["alerts"]]
-        self.weeks_topic = self._internal("weeks", WeekMessage)
-        self.corridors_topic = self._internal("corridors", ShipmentView)
+        # One message per key and source batch (WeekUpdates, CorridorUpdates); the topics
+        # are new names because their messages are no longer single updates.
+        self.weeks_topic = self._internal("week-updates", WeekUpdates)
+        self.corridors_topic = self._internal("corridor-updates", CorridorUpdates)
         self.parks_topic = self._internal("parks", ParkMessage)
         # Keyed by alert_id with as many partitions as the alerts topic: partition p of this
         # topic holds exactly the alert ids of partition p of the alerts topic.
@@ -278,6 +280,16 @@ class Detector:
             acks=False,
         )
         self.emitted = self._table("emitted", self.alert_codec, alerts_n, alerts_topic)
+        self._topic_names = {
+            id(topic): topic.get_topic_name()
+            for topic in (
+                self.weeks_topic,
+                self.corridors_topic,
+                self.parks_topic,
+                self.candidates_topic,
+                *(t.changelog_topic for t in self._tables()),
+            )
+        }
 
         for fn, channel in (
             (agents.orders_agent, sources["orders"]),
@@ -291,6 +303,17 @@ class Detector:
             app.agent(channel, name=fn.__name__.removesuffix("_agent"))(fn(self))
         app.timer(self.limits.silent_check_seconds, name="silence-check")(agents.tick_timer(self))
         self._web()
+
+    def _tables(self) -> list[Any]:
+        return [
+            self.orders,
+            self.shipments,
+            self.weeks,
+            self.week_orders,
+            self.corridors,
+            self.parks,
+            self.emitted,
+        ]
 
     def _web(self) -> None:
         tables = {
@@ -348,25 +371,35 @@ class Detector:
             problems["registry"] = str(exc) or "timed out"
         return problems
 
-    async def put(self, table: Any, key: str, value: Any, event: Any) -> Any:
-        """Set a table entry and write it to the table's changelog, in the partition of the
-        message being processed.
+    async def put(self, table: Any, key: str, value: Any, partition: int) -> Any:
+        """Set a table entry and write it to the table's changelog, in `partition` (that of
+        the message being processed).
 
         faust's own `table[key] = value` queues the changelog write in a buffer that its
         pre-commit flush may leave undrained (it gives up after 0.1 s), so offsets could be
         committed ahead of the state. Sending through the producer directly puts the write
         in the batch that the commit's producer flush does wait for. Returns the send's
         future (done once Kafka has the write)."""
-        partition = event.message.partition
         table.data[key] = value
         # Let the memory store drop the key when this partition is revoked.
         table.data._key_partition[key] = partition
-        return await table.changelog_topic.send(
-            key=key,
-            value=value,
-            partition=partition,
-            key_serializer=table.key_serializer,
-            value_serializer=table.value_serializer,
+        return await self._produce(table.changelog_topic, key, value, partition)
+
+    async def send(self, topic: Any, key: str, value: Any) -> Any:
+        """Pass a message on to one of the detector's own topics, partitioned by key."""
+        return await self._produce(topic, key, value, None)
+
+    async def _produce(self, topic: Any, key: str, value: Any, partition: int | None) -> Any:
+        # Straight to the producer with bytes encoded here: faust's Topic.send builds a
+        # pending message, a future and callbacks per message, which cost more than the
+        # encoding itself. The commit's producer flush covers these sends all the same.
+        return await self.app.producer.send(
+            self._topic_names[id(topic)],
+            key.encode(),
+            topic.value_serializer.dumps(value),
+            partition,
+            None,
+            None,
         )
 
     async def dead_letter(self, message: Any, exc: SerdeError) -> None:

@@ -97,6 +97,19 @@ class Stages:
             writes = replace(writes, head=week.head)
         return week, writes, out
 
+    def week_updates(
+        self, week: Week | None, bucket: str, messages: tuple[WeekMessage, ...], now: int
+    ) -> tuple[Week | None, list[WeekWrites], list[AlertState]]:
+        """`week` for each message in turn: the writes and conclusions of all of them, in
+        order (a conclusion per change, as if they had come one by one)."""
+        writes: list[WeekWrites] = []
+        out: list[AlertState] = []
+        for message in messages:
+            week, saved, found = self.week(week, bucket, message, now)
+            writes.append(saved)
+            out += found
+        return week, writes, out
+
     def shipment(
         self, entity: ShipmentEntity | None, event: ShipmentEvent, now: int
     ) -> tuple[ShipmentEntity, list[tuple[str, ShipmentView]]]:
@@ -140,6 +153,20 @@ class Stages:
             out.append(after)
         out, clock = stamp(out, new.clock, now)
         return (new if clock == new.clock else replace(new, clock=clock)), out
+
+    def corridor_updates(
+        self,
+        state: CorridorState | None,
+        corridor: str,
+        views: tuple[ShipmentView, ...],
+        now: int,
+    ) -> tuple[CorridorState | None, list[AlertState]]:
+        """`corridor` for each view in turn."""
+        out: list[AlertState] = []
+        for view in views:
+            state, found = self.corridor(state, corridor, view, now)
+            out += found
+        return state, out
 
     def park_seen(
         self,
