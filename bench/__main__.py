@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.harness import BenchContext, Row, free_base_port, print_table
+from bench.harness import BenchContext, Row, free_port_pair, print_table
 from parklink.kafkalocal.runner import ephemeral_kafka
 
 # Benchmark modules, each with `run(ctx) -> list[Row]`, in the order the table shows them.
@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
     failed = False
     with tempfile.TemporaryDirectory(prefix="parklink-bench-") as tmp:
         print("starting a throw-away Kafka for the benchmarks ...", file=sys.stderr, flush=True)
-        with ephemeral_kafka(Path(tmp) / "state", free_base_port()) as bootstrap:
+        with ephemeral_kafka(Path(tmp) / "state", free_port_pair()) as bootstrap:
             ctx = BenchContext(bootstrap=bootstrap, workdir=Path(tmp))
             for name in chosen:
                 print(f"running {name} ...", file=sys.stderr, flush=True)

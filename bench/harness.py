@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -13,7 +11,15 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from parklink.eventkit.lifecycle import spawn_module, stop_group, wait_ready
+from parklink.eventkit.lifecycle import (
+    free_port,
+    free_port_pair,
+    spawn_module,
+    stop_group,
+    wait_ready,
+)
+
+__all__ = ["free_port", "free_port_pair"]
 
 
 @dataclass
@@ -42,12 +48,6 @@ class BenchContext:
         for fn in reversed(self._closers):
             fn()
         self._closers.clear()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_part(ctx: BenchContext, module: str, port: int, env: dict[str, str]) -> str:
@@ -80,20 +80,6 @@ def start_registry(ctx: BenchContext) -> str:
             "PARKLINK_STATE_DIR": str(ctx.workdir),
         },
     )
-
-
-def free_base_port() -> int:
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 32000)
-        with socket.socket() as a, socket.socket() as b:
-            try:
-                a.bind(("127.0.0.1", base))
-                b.bind(("127.0.0.1", base + 1))
-            except OSError:
-                continue
-            return base
-    raise RuntimeError("no two adjacent free ports")
 
 
 def lib_version(name: str) -> str:

@@ -4,10 +4,9 @@ same code as `parklink kafka up` (or the one at PARKLINK_KAFKA_BOOTSTRAP when se
 from __future__ import annotations
 
 import os
-import random
 import signal
-import socket
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,33 +16,11 @@ import pytest
 from parklink.eventkit.bus import admin
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.lifecycle import spawn_module, wait_ready
+from parklink.eventkit.lifecycle import free_port, free_port_pair, spawn_module, wait_ready
 from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.runner import ephemeral_kafka
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _free_pair() -> int:
-    """A base port whose next port is free too (broker + controller), below the ephemeral
-    range so that no client connection takes it while the broker restarts."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 32000)
-        with socket.socket() as a, socket.socket() as b:
-            try:
-                a.bind(("127.0.0.1", base))
-                b.bind(("127.0.0.1", base + 1))
-            except OSError:
-                continue
-            return base
-    raise RuntimeError("no two adjacent free ports on 127.0.0.1")
 
 
 def broker_unavailable(reason: str) -> None:
@@ -60,7 +37,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield given
         return
     state = tmp_path_factory.mktemp("kafka-state")
-    cluster = ephemeral_kafka(state, _free_pair())
+    cluster = ephemeral_kafka(state, free_port_pair())
     try:
         bootstrap = cluster.__enter__()
     except ParkLinkError as exc:
@@ -157,3 +134,17 @@ def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory)
         yield url
     finally:
         stop_service(proc)
+
+
+def run_parklink(
+    env: dict[str, str], *args: str, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """`parklink ARGS` as a user runs it, with `env` added to the environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "parklink.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -5,6 +5,7 @@ its own log, wait for its readiness URL, stop its process group, read its log ta
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -37,6 +38,29 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.3)
         return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_port_pair(low: int = 20000, high: int = 32000) -> int:
+    """A port whose next port is free too (a Kafka node's broker and controller), below the
+    ephemeral range so that no client connection takes it while the node restarts."""
+    rng = random.Random()  # noqa: S311 (picking a port, not a secret)
+    for _ in range(200):
+        base = rng.randrange(low, high)
+        with socket.socket() as a, socket.socket() as b:
+            try:
+                a.bind(("127.0.0.1", base))
+                b.bind(("127.0.0.1", base + 1))
+            except OSError:
+                continue
+            return base
+    raise ParkLinkError(f"no two adjacent free ports between {low} and {high} on 127.0.0.1")
 
 
 def log_tail(path: Path, lines: int = 30) -> str:

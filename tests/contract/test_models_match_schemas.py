@@ -12,31 +12,8 @@ import factories
 import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from parklink.eventkit.contracts import RECORD_MODELS, DisruptionAlert, Record
+from parklink.eventkit.contracts import RECORD_MODELS, Record
 from parklink.eventkit.schemas import schema_dict, schema_names
-
-
-def alert() -> DisruptionAlert:
-    return DisruptionAlert.model_validate(
-        {
-            "alert_id": "SHIPMENT_DELAY|SH-1",
-            "type": "SHIPMENT_DELAY",
-            "severity": "WARNING",
-            "status": "FIRING",
-            "subject": "SH-1",
-            "parks": ["CN-QD-SCODA", "KZ-ALA-IPA"],
-            "impacted_orders": ["PO-1001"],
-            "impacted_shipments": ["SH-1"],
-            "summary": "Shipment SH-1 on QD-KHR-ALA-RAIL is 36 h late at Khorgos.",
-            "evidence": ["9d7a1c2e-0b1f-4a5e-8c3d-2e1f0a9b8c7d"],
-            "metrics": {"delay_hours": 36.0},
-            "started_at": "2026-11-23T06:00:00Z",
-            "updated_at": "2026-11-23T06:00:01Z",
-            "resolved_at": None,
-            "corridor": "QD-KHR-ALA-RAIL",
-        }
-    )
-
 
 SAMPLES: dict[str, list[Record]] = {
     "OrderEvent": [factories.order(), factories.order(value=None, status="CANCELLED")],
@@ -48,7 +25,10 @@ SAMPLES: dict[str, list[Record]] = {
         factories.capacity(),
         factories.capacity(maximum_capacity=None, reason="fire"),
     ],
-    "DisruptionAlert": [alert()],
+    "DisruptionAlert": [
+        factories.alert(),
+        factories.alert(corridor=None, resolved_at=factories.T0),
+    ],
 }
 
 

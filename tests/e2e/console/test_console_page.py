@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import pytest
 from conftest import IN_CI
+from factories import alert, resolved
 from integration.console.harness import Console, Publisher, wait_for
-from unit.console.samples import alert, resolved
 
 pytestmark = pytest.mark.broker
 

@@ -7,57 +7,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import broker_unavailable, free_port
+from conftest import broker_unavailable, free_port, run_parklink
+
+from parklink.eventkit.lifecycle import free_port_pair, pid_alive, port_open
 
 pytestmark = pytest.mark.broker
 
 EXPECTED = {"SHIPMENT_DELAY", "CORRIDOR_CONGESTION", "CAPACITY_DROP", "CAPACITY_SHORTFALL"}
-
-
-def _free_base_port() -> int:
-    for _ in range(200):
-        base = free_port()
-        with socket.socket() as nxt:
-            try:
-                nxt.bind(("127.0.0.1", base + 1))
-            except OSError:
-                continue
-            return base
-    raise RuntimeError("no two adjacent free ports")
-
-
-def _open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.3)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _parklink(env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "parklink.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def test_up_scenarios_alerts_down(tmp_path: Path) -> None:
@@ -76,14 +38,14 @@ def test_up_scenarios_alerts_down(tmp_path: Path) -> None:
         **os.environ,
         **{k: str(v) for k, v in ports.items()},
         "PARKLINK_STATE_DIR": str(state),
-        "PARKLINK_KAFKA_BASE_PORT": str(_free_base_port()),
+        "PARKLINK_KAFKA_BASE_PORT": str(free_port_pair()),
         "PARKLINK_SIMULATOR_SCENARIOS": "border-jam capacity-outage",
         # Names of our own, so that the test also holds on a shared cluster.
         "PARKLINK_TOPIC_PREFIX": f"e2e{tag}.",
         "PARKLINK_REGISTRY_TOPIC": f"_schemas.e2e{tag}",
         "PARKLINK_DETECTOR_GROUP": f"e2e-{tag}",
     }
-    up = _parklink(env, "up", "--detach", timeout=300)
+    up = run_parklink(env, "up", "--detach", timeout=300)
     run_file = state / "run.json"
     try:
         assert up.returncode == 0, up.stdout + up.stderr
@@ -117,9 +79,9 @@ def test_up_scenarios_alerts_down(tmp_path: Path) -> None:
         assert len(seen["SHIPMENT_DELAY"]) >= 4
         pids = [p["pid"] for p in json.loads(run_file.read_text())["parts"]]
     finally:
-        down = _parklink(env, "down", timeout=180)
+        down = run_parklink(env, "down", timeout=180)
     assert down.returncode == 0, down.stdout + down.stderr
     assert not run_file.exists()
-    assert [pid for pid in pids if _alive(pid)] == []
-    assert [p for p in ports.values() if _open(p)] == []
-    assert not _open(int(env["PARKLINK_KAFKA_BASE_PORT"]))
+    assert [pid for pid in pids if pid_alive(pid)] == []
+    assert [p for p in ports.values() if port_open(p)] == []
+    assert not port_open(int(env["PARKLINK_KAFKA_BASE_PORT"]))

@@ -3,44 +3,31 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import factories
 import pytest
+from conftest import run_parklink
 
 pytestmark = pytest.mark.broker
 
 PARK = "KZ-ALA-IPA"
 
 
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "parklink.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_tokens_issue_list_revoke(state_dir: Path) -> None:
     env = {"PARKLINK_STATE_DIR": str(state_dir)}
-    issued = _run(env, "token", "issue", "--park", PARK)
+    issued = run_parklink(env, "token", "issue", "--park", PARK)
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip()
     token_id = token.split("_")[1]
     assert token not in (state_dir / "tokens.db").read_bytes().decode("latin-1")
-    listing = _run(env, "token", "list").stdout
+    listing = run_parklink(env, "token", "list").stdout
     assert token_id in listing and PARK in listing
-    assert _run(env, "token", "issue", "--park", "qingdao").returncode == 1
-    assert _run(env, "token", "revoke", token_id).returncode == 0
-    assert _run(env, "token", "revoke", "nope").returncode == 1
+    assert run_parklink(env, "token", "issue", "--park", "qingdao").returncode == 1
+    assert run_parklink(env, "token", "revoke", token_id).returncode == 0
+    assert run_parklink(env, "token", "revoke", "nope").returncode == 1
     assert "revoked" not in listing
-    assert token_id in _run(env, "token", "list").stdout
+    assert token_id in run_parklink(env, "token", "list").stdout
 
 
 def test_publish_reports_bad_lines_and_subscribe_prints_the_good_ones(
@@ -59,13 +46,13 @@ def test_publish_reports_bad_lines_and_subscribe_prints_the_good_ones(
     lines.append(json.dumps({**good[0], "source_park": "CN-QD-SCODA"}))  # line 8
     path = tmp_path / "orders.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    done = _run(env, "publish", "--kind", "orders", str(path), "--park", PARK)
+    done = run_parklink(env, "publish", "--kind", "orders", str(path), "--park", PARK)
     assert done.returncode == 1
     assert "line 3: quantity" in done.stderr
     assert "line 5: not JSON" in done.stderr
     assert "line 8:" in done.stderr
     assert "5 accepted, 3 rejected of 8 lines" in done.stdout
-    sub = _run(env, "subscribe", "orders", "--from-beginning", "--max", "5")
+    sub = run_parklink(env, "subscribe", "orders", "--from-beginning", "--max", "5")
     assert sub.returncode == 0, sub.stderr
     printed = [json.loads(line) for line in sub.stdout.splitlines()]
     assert sorted(p["event_id"] for p in printed) == sorted(e["event_id"] for e in good)

@@ -14,8 +14,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 from conftest import free_port
+from factories import alert, resolved
 from integration.console.harness import Console, Publisher, wait_for
-from unit.console.samples import alert, resolved
 
 from parklink.console.signing import verify
 

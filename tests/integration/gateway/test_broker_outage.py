@@ -12,7 +12,7 @@ from pathlib import Path
 import factories
 import httpx
 import pytest
-from conftest import _free_pair, free_port, start_service, stop_service
+from conftest import free_port, free_port_pair, start_service, stop_service
 from integration.gateway.conftest import PARK, gateway_env, issue_park_token
 
 from parklink.eventkit.bus import wait_for_kafka
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.broker
 @pytest.fixture
 def own_kafka(tmp_path: Path) -> Iterator[LocalKafka]:
     kafka = LocalKafka(
-        KafkaLocalSettings(state_dir=tmp_path / "own-kafka", kafka_base_port=_free_pair())
+        KafkaLocalSettings(state_dir=tmp_path / "own-kafka", kafka_base_port=free_port_pair())
     )
     kafka.up(1)
     try:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient
-from conftest import _free_pair
+from conftest import free_port_pair, run_parklink
 
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.lifecycle import port_open
 from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.config import KafkaLocalSettings
 from parklink.kafkalocal.runner import LocalKafka
@@ -20,45 +19,28 @@ from parklink.kafkalocal.runner import LocalKafka
 pytestmark = pytest.mark.broker
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.3)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "parklink.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=180,
-    )
-
-
 def test_up_apply_twice_list_with_confluent_then_down(tmp_path: Path) -> None:
     import os
 
-    base = _free_pair()
+    base = free_port_pair()
     env = {
         **os.environ,
         "PARKLINK_STATE_DIR": str(tmp_path / "state"),
         "PARKLINK_KAFKA_BASE_PORT": str(base),
         "PARKLINK_KAFKA_BOOTSTRAP": f"127.0.0.1:{base}",
     }
-    up = _cli(env, "kafka", "up")
+    up = run_parklink(env, "kafka", "up")
     assert up.returncode == 0, up.stderr
     try:
-        again = _cli(env, "kafka", "up")
+        again = run_parklink(env, "kafka", "up")
         assert again.returncode == 1
         assert again.stderr.strip().startswith("error: Kafka is already running")
         assert "Traceback" not in again.stderr
 
-        first = _cli(env, "topics", "apply")
+        first = run_parklink(env, "topics", "apply")
         assert first.returncode == 0, first.stderr
         assert "created:" in first.stdout
-        second = _cli(env, "topics", "apply")
+        second = run_parklink(env, "topics", "apply")
         assert second.returncode == 0, second.stderr
         assert "created" not in second.stdout and "reconfigured" not in second.stdout
         assert "unchanged: alliance.orders.v1" in second.stdout
@@ -68,15 +50,15 @@ def test_up_apply_twice_list_with_confluent_then_down(tmp_path: Path) -> None:
         for spec in catalog.topics.values():
             meta = listed.topics[spec.topic("alliance.")]
             assert len(meta.partitions) == spec.partitions
-        status = _cli(env, "kafka", "status")
+        status = run_parklink(env, "kafka", "status")
         assert status.returncode == 0 and "running" in status.stdout
     finally:
-        down = _cli(env, "kafka", "down")
+        down = run_parklink(env, "kafka", "down")
     assert down.returncode == 0, down.stderr
-    assert not _port_open(base)
+    assert not port_open(base)
     jvms = subprocess.run(["pgrep", "-f", f"{tmp_path}/state"], capture_output=True, text=True)
     assert jvms.stdout.strip() == ""
-    assert _cli(env, "kafka", "status").returncode == 1
+    assert run_parklink(env, "kafka", "status").returncode == 1
 
 
 def test_apply_refuses_fewer_partitions(kafka_bootstrap: str, topic_prefix: str) -> None:
@@ -91,7 +73,7 @@ def test_corrupt_state_dir_is_one_clear_error(tmp_path: Path) -> None:
     state = tmp_path / "state"
     (state / "kafka").mkdir(parents=True)
     (state / "kafka" / "cluster.json").write_text("{not json")
-    kafka = LocalKafka(KafkaLocalSettings(state_dir=state, kafka_base_port=_free_pair()))
+    kafka = LocalKafka(KafkaLocalSettings(state_dir=state, kafka_base_port=free_port_pair()))
     with pytest.raises(ParkLinkError, match="state dir looks corrupt"):
         kafka.up(1)
 
@@ -106,9 +88,9 @@ def test_three_node_quorum_replicates_and_survives_one_node(tmp_path: Path) -> N
 
     from parklink.eventkit import bus
 
-    base = _free_pair()
-    while any(_port_open(p) for p in range(base, base + 6)):
-        base = _free_pair()
+    base = free_port_pair()
+    while any(port_open(p) for p in range(base, base + 6)):
+        base = free_port_pair()
     kafka = LocalKafka(KafkaLocalSettings(state_dir=tmp_path / "state", kafka_base_port=base))
     bootstrap = kafka.up(3).split(",")
     try:
@@ -139,4 +121,4 @@ def test_three_node_quorum_replicates_and_survives_one_node(tmp_path: Path) -> N
             producer.close()
     finally:
         kafka.down(wipe=True)
-    assert not any(_port_open(base + i) for i in range(6))
+    assert not any(port_open(base + i) for i in range(6))

@@ -4,10 +4,8 @@ and `parklink schemas register`."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import free_port, start_service, stop_service
+from conftest import free_port, run_parklink, start_service, stop_service
 
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.schemas import schema_text
@@ -206,15 +204,8 @@ def test_content_types_raw_schema_and_ops(registry_url: str) -> None:
 
 
 def _schemas_register(url: str, prefix: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PARKLINK_REGISTRY_URL": url, "PARKLINK_TOPIC_PREFIX": prefix}
-    return subprocess.run(
-        [sys.executable, "-m", "parklink.cli", "schemas", "register"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    env = {"PARKLINK_REGISTRY_URL": url, "PARKLINK_TOPIC_PREFIX": prefix}
+    return run_parklink(env, "schemas", "register", timeout=120)
 
 
 def test_schemas_register_command(registry_url: str) -> None:

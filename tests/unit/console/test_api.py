@@ -10,8 +10,8 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from factories import T0, alert, resolved
 from fastapi.testclient import TestClient
-from unit.console.samples import T0, alert, resolved
 
 from parklink.console.app import create_app
 from parklink.console.config import ConsoleSettings

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
+from factories import alert
 from prometheus_client import CollectorRegistry
-from unit.console.samples import alert
 
 from parklink.console.matching import Matchers
 from parklink.console.runtime import ConsoleMetrics

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 import pytest
-from unit.console.samples import T0, alert
+from factories import T0, alert
 
 from parklink.console.hub import format_sse
 from parklink.console.matching import Matchers, Silence, silenced_by

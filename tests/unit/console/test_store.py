@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from factories import T0, alert, resolved
 from pgserver import Databases
 from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
-from unit.console.samples import T0, alert, resolved
 
 from parklink.console.config import ConsoleSettings
 from parklink.console.matching import Matchers
