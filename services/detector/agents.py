@@ -139,10 +139,11 @@ async def _source(d: Detector, stream: Any, role: str, handle: Handle) -> None:
 
 def orders_agent(d: Detector) -> Agent:
     def handle(event: Any, order: OrderEvent, out: Outbox) -> None:
+        msg = event.message
         held = d.orders.get(order.order_id)
-        entity, messages = d.stages.order(held, order)
+        entity, messages = d.stages.order(held, order, msg.offset, d.committed(msg.tp))
         if entity is not held:
-            out.put(d.orders, order.order_id, entity, event.message.partition)
+            out.put(d.orders, order.order_id, entity, msg.partition)
         for bucket, message in messages:
             out.week(bucket, message)
 

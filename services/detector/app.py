@@ -385,6 +385,13 @@ class Detector:
         table.data._key_partition[key] = partition
         return await self._produce(table.changelog_topic, key, value, partition)
 
+    def committed(self, tp: Any) -> int | None:
+        """The partition's committed offset as this worker knows it (records below it have
+        been processed and their sends flushed), None before the first commit it sees."""
+        consumer: Any = self.app.consumer
+        offset: int | None = consumer._committed_offset.get(tp)
+        return offset
+
     async def send(self, topic: Any, key: str, value: Any) -> Any:
         """Pass a message on to one of the detector's own topics, partitioned by key."""
         return await self._produce(topic, key, value, None)

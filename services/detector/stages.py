@@ -52,9 +52,13 @@ class Stages:
         self.limits = limits
 
     def order(
-        self, entity: OrderEntity | None, event: OrderEvent
+        self,
+        entity: OrderEntity | None,
+        event: OrderEvent,
+        offset: int | None = None,
+        committed: int | None = None,
     ) -> tuple[OrderEntity, list[tuple[str, WeekMessage]]]:
-        entity, views = orders.apply_order(entity, event)
+        entity, views = orders.apply_order(entity, event, offset, committed)
         return entity, [(bucket, WeekMessage(order=view)) for bucket, view in views]
 
     def capacity(self, event: CapacityEvent) -> tuple[str, WeekMessage]:

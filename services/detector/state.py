@@ -81,7 +81,10 @@ class OrderView:
 @dataclass(frozen=True)
 class OrderEntity:
     latest: OrderView
-    buckets: tuple[str, ...]  # every week bucket the order has been counted in
+    # The week buckets told about each update: the order's own, and the ones it left until
+    # the record that moved it out is committed (see rules/orders.py).
+    buckets: tuple[str, ...]
+    left_at: dict[str, int] = field(default_factory=dict)  # bucket -> that record's offset
 
 
 @dataclass(frozen=True)
