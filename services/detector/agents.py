@@ -45,7 +45,6 @@ def broker_ms(event: Any) -> int:
 
 
 BATCH_MAX = 500
-BATCH_WITHIN_S = 0.005
 
 
 class Outbox:
@@ -123,7 +122,7 @@ async def _source(d: Detector, stream: Any, role: str, handle: Handle) -> None:
     whole batch is queued in the producer, whose flush precedes every offset commit; a
     replay re-sends each entity's current state, which the next stages take as a repeat."""
     observe = d.metrics.process_seconds.labels(stage=role).observe
-    async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+    async for batch in stream.take_events(BATCH_MAX, within=d.settings.detector_batch_seconds):
         out = Outbox()
         for event in batch:
             record = await _decode(d, event, role)
@@ -183,7 +182,7 @@ async def _stage(d: Detector, stream: Any, handle: Callable[[Any, Outbox], None]
     its conclusions are sent. After a crash the restored state is then never behind an
     alert it already passed on, so replaying can only repeat conclusions (which the alert
     stage drops), never send older ones."""
-    async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+    async for batch in stream.take_events(BATCH_MAX, within=d.settings.detector_batch_seconds):
         out = Outbox()
         for event in batch:
             handle(event, out)
