@@ -121,17 +121,17 @@ class Stages:
         its SHIPMENT_DELAY and the corridor's congestion (so every alert is concluded from a
         repartitioned, broker-timed message)."""
         new, advanced = shipments.apply_shipment(entity, event)
-        delay = shipments.delay_alert(new, self.limits, now)
-        views = shipments.corridor_views(new, delay)
+        limits = self.limits
         if entity is None:
-            return new, views if delay.severity else []
-        if not advanced:
-            return new, views
-        before = shipments.delay_alert(entity, self.limits, now)
-        moved = new.corridors != entity.corridors or new.order_ids != entity.order_ids
-        if before.impact() == delay.impact() and not moved:
-            return new, []
-        return new, views
+            if shipments.delay_severity(new, limits) is None:
+                return new, []
+        elif advanced:
+            moved = new.corridors != entity.corridors or new.order_ids != entity.order_ids
+            if not moved and shipments.delay_impact(entity, limits) == shipments.delay_impact(
+                new, limits
+            ):
+                return new, []
+        return new, shipments.corridor_views(new, shipments.delay_alert(new, limits, now))
 
     def corridor(
         self, state: CorridorState | None, corridor: str, view: ShipmentView, now: int

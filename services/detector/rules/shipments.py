@@ -40,6 +40,31 @@ def apply_shipment(
     return merged, merged != entity
 
 
+def delay_severity(ship: ShipmentEntity, limits: Thresholds) -> Severity | None:
+    if ship.finished or ship.eta is None:
+        return None
+    late = (ship.eta - ship.planned_arrival) / HOUR_MS
+    if late > limits.delay_critical_hours:
+        return Severity.CRITICAL
+    if late > limits.delay_warning_hours:
+        return Severity.WARNING
+    return None
+
+
+def _parks(ship: ShipmentEntity) -> tuple[str, ...]:
+    return tuple(sorted({ship.origin_park, ship.destination_park}))
+
+
+def delay_impact(ship: ShipmentEntity, limits: Thresholds) -> tuple[object, ...]:
+    """`delay_alert(ship, ...).impact()` without wording the alert."""
+    return (
+        delay_severity(ship, limits),
+        _parks(ship),
+        tuple(sorted(ship.order_ids)),
+        (ship.shipment_id,),
+    )
+
+
 def delay_alert(ship: ShipmentEntity, limits: Thresholds, now: int) -> AlertState:
     route = f"{ship.origin_park} → {ship.destination_park} on {ship.corridor}"
     eta = ship.eta
@@ -47,17 +72,12 @@ def delay_alert(ship: ShipmentEntity, limits: Thresholds, now: int) -> AlertStat
     metrics: dict[str, float] = {}
     if delay_ms is not None:
         metrics["delay_hours"] = round(delay_ms / HOUR_MS, 3)
-    severity: Severity | None = None
+    severity = delay_severity(ship, limits)
     if ship.finished:
         summary = f"Shipment {ship.shipment_id} ({route}) is {ship.status.lower()}."
     elif eta is None or delay_ms is None:
         summary = f"Shipment {ship.shipment_id} ({route}) has no estimated arrival."
     else:
-        late = delay_ms / HOUR_MS
-        if late > limits.delay_critical_hours:
-            severity = Severity.CRITICAL
-        elif late > limits.delay_warning_hours:
-            severity = Severity.WARNING
         if severity is None:
             summary = (
                 f"Shipment {ship.shipment_id} ({route}) is on time or within "
@@ -75,7 +95,7 @@ def delay_alert(ship: ShipmentEntity, limits: Thresholds, now: int) -> AlertStat
         subject=ship.shipment_id,
         severity=severity,
         summary=summary,
-        parks=tuple(sorted({ship.origin_park, ship.destination_park})),
+        parks=_parks(ship),
         impacted_orders=tuple(sorted(ship.order_ids)),
         impacted_shipments=(ship.shipment_id,),
         evidence=evidence,

@@ -4,13 +4,16 @@ faust workers run)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import factories
 import pytest
 
 from parklink.detector.engine import Engine
+from parklink.detector.rules import shipments
+from parklink.detector.state import ShipmentEntity
 from parklink.detector.thresholds import Thresholds
-from parklink.eventkit.contracts import AlertStatus, DisruptionAlert, Severity
+from parklink.eventkit.contracts import AlertStatus, DisruptionAlert, Severity, ShipmentEvent
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PLANNED = datetime(2026, 11, 30, tzinfo=UTC)
@@ -164,3 +167,21 @@ def test_a_shipment_that_moves_corridor_leaves_the_old_one(engine: Engine) -> No
         ("CORRIDOR_CONGESTION|QD-KHR-ALA-RAIL", AlertStatus.RESOLVED),
     ]
     assert "CORRIDOR_CONGESTION|QD-ALA-ROAD" not in engine.firing()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"estimated_arrival": None},
+        {"status": "DELIVERED"},
+        {"estimated_arrival": (PLANNED + timedelta(hours=30)).isoformat()},
+        {"estimated_arrival": (PLANNED + timedelta(hours=80)).isoformat()},
+        {"estimated_arrival": (PLANNED + timedelta(hours=24)).isoformat()},
+    ],
+)
+def test_the_cheap_delay_impact_matches_the_worded_alert(fields: dict[str, object]) -> None:
+    # The shipment stage compares impacts without wording alerts; both must agree.
+    ship = ShipmentEntity.of(cast(ShipmentEvent, late(2, **fields)))
+    limits = Thresholds()
+    assert shipments.delay_impact(ship, limits) == shipments.delay_alert(ship, limits, 0).impact()
