@@ -10,11 +10,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -25,8 +21,7 @@ import httpx
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource
 
-from bench.harness import BenchContext, Row, lib_version
-from bench.registry_serde import _free_port, _start_registry
+from bench.harness import BenchContext, Row, free_port, lib_version, start_part, start_registry
 from parklink.eventkit import bus
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import (
@@ -123,45 +118,19 @@ class _Publisher:
 
 
 def _start_detector(ctx: BenchContext, registry_url: str, prefix: str, group: str) -> str:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PARKLINK_KAFKA_BOOTSTRAP": ctx.bootstrap,
-        "PARKLINK_TOPIC_PREFIX": prefix,
-        "PARKLINK_REGISTRY_URL": registry_url,
-        "PARKLINK_STATE_DIR": str(ctx.workdir),
-        "PARKLINK_DETECTOR_GROUP": group,
-        "PARKLINK_DETECTOR_PORT": str(port),
-        "PARKLINK_LOG_LEVEL": "WARNING",
-    }
-    log = (ctx.workdir / "detector-bench.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "parklink.detector"], env=env, stdout=log, stderr=subprocess.STDOUT
+    port = free_port()
+    return start_part(
+        ctx,
+        "parklink.detector",
+        port,
+        {
+            "PARKLINK_TOPIC_PREFIX": prefix,
+            "PARKLINK_REGISTRY_URL": registry_url,
+            "PARKLINK_STATE_DIR": str(ctx.workdir),
+            "PARKLINK_DETECTOR_GROUP": group,
+            "PARKLINK_DETECTOR_PORT": str(port),
+        },
     )
-
-    def stop() -> None:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
-
-    ctx.on_close(stop)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"detector exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("detector not ready after 90s")
 
 
 def _events_in(url: str) -> float:
@@ -335,7 +304,7 @@ def run(ctx: BenchContext) -> list[Row]:
     group = f"bench-{uuid.uuid4().hex[:6]}"
     apply_catalog(CATALOG, ctx.servers, prefix)
     _log_append_time(ctx, CATALOG["alerts"].topic(prefix))
-    registry_url = _start_registry(ctx)
+    registry_url = start_registry(ctx)
     registry = RegistryClient(registry_url)
     ctx.on_close(registry.close)
     pub = _Publisher(ctx, registry, prefix)

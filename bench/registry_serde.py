@@ -5,7 +5,7 @@ are the per-record cost producers and consumers pay."""
 
 from __future__ import annotations
 
-from bench.harness import BenchContext, Row, free_port, rate, start_registry
+from bench.harness import BenchContext, Row, rate, start_registry
 from bench.serde import SAMPLE
 from parklink.eventkit.contracts import ShipmentEvent
 from parklink.eventkit.registry_client import RegistryClient
@@ -14,11 +14,6 @@ from parklink.eventkit.serde import Deserializer, Serializer
 BATCH = 1000
 TARGET_ENCODE = 40_000
 TARGET_DECODE = 30_000
-
-
-# bench/detector.py still imports these names.
-_free_port = free_port
-_start_registry = start_registry
 
 
 def run(ctx: BenchContext) -> list[Row]:
