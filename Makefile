@@ -25,8 +25,7 @@ setup: $(STAMP) ## create .venv and install ParkLink with its dev tools (fast wh
 lint: setup ## ruff (format check + lint) and mypy --strict
 	$(BIN)/ruff format --check services tests bench
 	$(BIN)/ruff check services tests bench
-	@mkdir -p .typecheck && ln -sfn ../services .typecheck/parklink
-	MYPYPATH=.typecheck $(BIN)/mypy -p parklink
+	$(BIN)/mypy -p parklink
 
 fmt: setup ## format and auto-fix with ruff
 	$(BIN)/ruff format services tests bench
