@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 
 import avro.io
 import avro.schema
@@ -61,10 +62,10 @@ def run(ctx: BenchContext) -> list[Row]:
     def ref_decode() -> object:
         return ref_reader.read(avro.io.BinaryDecoder(io.BytesIO(body)))
 
-    def loop(fn: object) -> object:
+    def loop(fn: Callable[[], object]) -> Callable[[], None]:
         def many() -> None:
             for _ in range(BATCH):
-                fn()  # type: ignore[operator]
+                fn()
 
         return many
 
