@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "parklink.cli.tokens",
     "parklink.publisher.cli",
     "parklink.cli.subscribe",
+    "parklink.cli.dlq",
     "parklink.simulator.cli",
     "parklink.orchestrator.cli",
 )
