@@ -382,6 +382,7 @@ def kstreams_peer(ctx: BenchContext, b: _Backlog) -> Peer:
         argv=[
             java,
             "-Xmx1g",
+            "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
             "-jar",
             str(jar),
             ctx.bootstrap,
