@@ -166,8 +166,9 @@ def _read_alerts(ctx: BenchContext, topic: str, decode: Decode) -> tuple[set[Fir
         latest: dict[bytes, tuple[str, str, str, str] | None] = {}
         first: float | None = None
         settled_at = time.monotonic()
+        deadline = settled_at + DRAIN_TIMEOUT_S
         ends = reader.end_offsets(parts)
-        while True:
+        while time.monotonic() < deadline:
             for batch in reader.poll(timeout_ms=200).values():
                 for record in batch:
                     at = record.timestamp / 1000
@@ -181,6 +182,8 @@ def _read_alerts(ctx: BenchContext, topic: str, decode: Decode) -> tuple[set[Fir
                     break
                 else:
                     time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{topic} kept growing for {DRAIN_TIMEOUT_S:.0f} s after the drain")
     finally:
         reader.close()
     fired = {
@@ -491,15 +494,18 @@ def _figure_rows(o: Outcome) -> list[Row]:
 
 
 def _agreement_rows(expected: set[Fired], outcomes: list[Outcome]) -> list[Row]:
+    """How many peers left the reference's firing set; a FAILED row for each that did not."""
     judged = [o for o in outcomes if o.fired is not None]
     agree = [o.peer for o in judged if o.fired == expected]
+    differ = [o.peer for o in judged if o.fired != expected]
     rows = [
         Row(
             "shipments",
             "final firing sets equal to the reference",
             float(len(agree)),
             f"of {len(judged)}",
-            f"reference: {_fired_note(expected)}; agree: {', '.join(agree) or 'none'}",
+            f"reference: {_fired_note(expected)}; agree: {', '.join(agree) or 'none'}; "
+            f"differ: {', '.join(differ) or 'none'}",
         )
     ]
     for o in judged:
