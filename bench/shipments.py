@@ -236,15 +236,20 @@ def parklink_peer(ctx: BenchContext, b: _Backlog) -> Peer:
     _log_append_time(ctx, CATALOG["alerts"].topic(b.prefix))
 
     def started(_: Path) -> float | None:
+        """When its events-in counter first shows a read; a worker without that counter
+        counts from when /readyz first answers (later than its first read, if anything)."""
         try:
             text = http.get(f"{url}/metrics").text
+            lines = [
+                line
+                for line in text.splitlines()
+                if line.startswith("parklink_detector_events_in_total{")
+            ]
+            if not lines:
+                return time.time() if http.get(f"{url}/readyz").status_code == 200 else None
         except httpx.HTTPError:
             return None
-        read = sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith("parklink_detector_events_in_total{")
-        )
+        read = sum(float(line.rsplit(" ", 1)[1]) for line in lines)
         return time.time() if read > 0 else None
 
     alerts = Deserializer(b.registry, DisruptionAlert)
