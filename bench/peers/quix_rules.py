@@ -17,15 +17,7 @@ from __future__ import annotations
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from quixstreams import Application, State  # type: ignore[import-not-found]
-from quixstreams.models.serializers.avro import (  # type: ignore[import-not-found]
-    AvroDeserializer,
-)
-from quixstreams.models.serializers.schema_registry import (  # type: ignore[import-not-found]
-    SchemaRegistryClientConfig,
-)
+from typing import Any, Protocol
 
 HOUR_MS = 3_600_000
 WARNING_MS, CRITICAL_MS = 24 * HOUR_MS, 72 * HOUR_MS
@@ -35,6 +27,16 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 _first = [True]
+
+
+class State(Protocol):
+    """What the stages use of Quix's per-key state (quixstreams.State)."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+    def delete(self, key: str) -> None: ...
 
 
 def _ms(moment: datetime | int) -> int:
@@ -144,6 +146,15 @@ def corridor_stage(msg: dict[str, Any], state: State) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str]) -> int:
+    # Quix Streams lives in the benchmark's own virtualenv; the stages above are plain code.
+    from quixstreams import Application  # type: ignore[import-not-found]
+    from quixstreams.models.serializers.avro import (  # type: ignore[import-not-found]
+        AvroDeserializer,
+    )
+    from quixstreams.models.serializers.schema_registry import (  # type: ignore[import-not-found]
+        SchemaRegistryClientConfig,
+    )
+
     bootstrap, registry, source, sink, group, state_dir = argv
     app = Application(
         broker_address=bootstrap,
