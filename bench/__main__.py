@@ -18,6 +18,7 @@ BENCHES = (
     "bench.registry_serde",
     "bench.producer",
     "bench.detector",
+    "bench.shipments",
     "bench.publisher",
     "bench.gateway",
 )

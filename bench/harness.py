@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from kafka import KafkaConsumer, TopicPartition
+
+from parklink.eventkit import bus
 from parklink.eventkit.lifecycle import (
     free_port,
     free_port_pair,
@@ -123,3 +128,94 @@ def _number(value: float) -> str:
     if math.isnan(value):
         return "-"
     return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"
+
+
+def spawn_command(
+    argv: list[str], env: Mapping[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Any program (a peer of ours in another runtime) in its own session, like a part: `env`
+    added to ours, output to `log_path`; stop it with `stop_group(proc.pid)`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as out:
+        return subprocess.Popen(
+            argv,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of `pid` and every live process below it (/proc/<pid>/stat
+    utime + stime, all threads included)."""
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        child = int(entry.name)
+        parent[child] = int(fields[1])
+        ticks[child] = int(fields[11]) + int(fields[12])
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        top = frontier.pop()
+        for child, up in parent.items():
+            if up == top and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(ticks.get(p, 0) for p in tree) / _TICK
+
+
+class GroupLag:
+    """A consumer group's lag over the topics it reads: `sources` and the internal topics
+    (repartition topics of a stream processor) that `internal(name)` picks."""
+
+    def __init__(
+        self,
+        ctx: BenchContext,
+        group: str,
+        sources: set[str],
+        internal: Callable[[str], bool] = lambda _: False,
+    ) -> None:
+        self.group = group
+        self.sources = sources
+        self.internal = internal
+        self.admin = bus.admin(ctx.servers)
+        self.reader: KafkaConsumer = bus.consumer(ctx.servers, group_id=None)
+
+    def _partitions(self) -> list[TopicPartition]:
+        topics = [t for t in self.reader.topics() if t in self.sources or self.internal(t)]
+        return [
+            TopicPartition(t, p) for t in topics for p in self.reader.partitions_for_topic(t) or ()
+        ]
+
+    def total(self) -> int:
+        parts = self._partitions()
+        ends = self.reader.end_offsets(parts)
+        done = self.admin.list_group_offsets(self.group).get(self.group, {})
+        return sum(ends[tp] - (done[tp].offset if tp in done else 0) for tp in parts)
+
+    def wait_drained(self, timeout_s: float, alive: Callable[[], bool] = lambda: True) -> float:
+        """time.time() of the first poll that finds no lag; raises if the time runs out or
+        the consumer dies."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.total() == 0:
+                return time.time()
+            if not alive():
+                raise RuntimeError(f"the consumer of group {self.group} exited before draining")
+            time.sleep(0.1)
+        raise RuntimeError(f"group {self.group} still had lag after {timeout_s:.0f} s")
+
+    def close(self) -> None:
+        self.reader.close()
+        self.admin.close()

@@ -1,0 +1,1 @@
+"""Peers of the detector in the shipments benchmark, and what they are measured on."""

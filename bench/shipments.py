@@ -1,0 +1,580 @@
+"""ParkLink's detector against its peers on one shipments backlog (bench/peers/backlog.py):
+100,000 ShipmentEvents (19,800 shipments, about 10 % late, repeats and late updates),
+produced once with the project's serializer through ParkLink's registry. Then, one after
+the other and each alone on the broker with a fresh consumer group:
+
+- ParkLink's detector (one worker, `python -m parklink.detector`, as a black box);
+- Quix Streams (bench/peers/quix_rules.py, RocksDB state, `group_by` corridor), in its own
+  virtualenv under ~/.cache/parklink/bench-quix, made once;
+- Kafka Streams (bench/peers/kstreams, one stream thread), a jar built once with Maven into
+  ~/.cache/parklink/bench-kstreams;
+- a plain consumer that only decodes the Avro values (bench/peers/raw_consume.py).
+
+Each is timed from the first record it reads (ParkLink: the first time its events-in
+counter is above zero, polled every 20 ms; the peers print the time) until its group has
+no lag on the backlog topic and on its own repartition topics (offsets are committed every
+second by all of them, which bounds the resolution). CPU is utime + stime of the process
+tree from /proc over the same span. First alert is the broker's append time (LogAppendTime)
+of the first alert record, minus the start. The final FIRING set each one leaves on its
+alerts topic is compared with the plain reference model and with the others."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import ConfigResource, NewTopic
+
+from bench.harness import (
+    BenchContext,
+    GroupLag,
+    Row,
+    free_port,
+    lib_version,
+    spawn_command,
+    start_registry,
+    tree_cpu_seconds,
+)
+from bench.peers.backlog import EVENTS, SHIPMENTS, SPAN, Backlog, Fired, generate, reference
+from parklink.eventkit import bus
+from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.contracts import DisruptionAlert, ShipmentEvent
+from parklink.eventkit.lifecycle import log_tail, stop_group
+from parklink.eventkit.registry_client import RegistryClient
+from parklink.eventkit.serde import Deserializer, Serializer
+from parklink.eventkit.topic_admin import apply_catalog
+
+CATALOG = load_catalog()
+PEERS_DIR = Path(__file__).parent / "peers"
+CACHE = Path.home() / ".cache" / "parklink"
+QUIX_VENV = CACHE / "bench-quix"
+QUIX_REQUIREMENTS = ("quixstreams>=3.28,<3.29", "fastavro>=1.9,<2")
+KSTREAMS_SOURCE = PEERS_DIR / "kstreams"
+KSTREAMS_CACHE = CACHE / "bench-kstreams"
+START_TIMEOUT_S = 180.0
+DRAIN_TIMEOUT_S = 900.0
+SETTLE_S = 1.0
+"""The alerts topic is read until its end has not moved for this long."""
+
+GOAL_CPU_US = 60.0
+GOAL_FIRST_ALERT_S = 1.0
+
+Decode = Callable[[bytes], tuple[str, str, str, str]]
+"""An alert record's value -> (type, subject, severity, status)."""
+
+
+@dataclass
+class Peer:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    group: str
+    internal: Callable[[str], bool]
+    """Picks the peer's own repartition topics, which count in its lag."""
+    alerts_topic: str | None
+    decode: Decode | None
+    started: Callable[[Path], float | None]
+    """The wall-clock time it read its first record, once it is known."""
+    version: str
+
+
+@dataclass
+class Outcome:
+    peer: str
+    seconds: float
+    cpu_s: float
+    first_alert_s: float | None
+    fired: set[Fired] | None
+    version: str
+
+    @property
+    def rate(self) -> float:
+        return EVENTS / self.seconds
+
+    @property
+    def cpu_us(self) -> float:
+        return self.cpu_s / EVENTS * 1e6
+
+
+@dataclass
+class _Backlog:
+    topic: str
+    registry_url: str
+    prefix: str
+    expected: set[Fired]
+    backlog: Backlog
+    registry: RegistryClient
+
+
+def _first_record_line(log: Path) -> float | None:
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    found = re.search(r"^first-record (\d+)$", text, re.MULTILINE)
+    return None if found is None else int(found.group(1)) / 1000
+
+
+def _create_alerts_topic(ctx: BenchContext, topic: str) -> None:
+    client = bus.admin(ctx.servers)
+    try:
+        client.create_topics(
+            [
+                NewTopic(
+                    topic,
+                    num_partitions=CATALOG["alerts"].partitions,
+                    replication_factor=1,
+                    topic_configs={"message.timestamp.type": "LogAppendTime"},
+                )
+            ]
+        )
+    finally:
+        client.close()
+
+
+def _log_append_time(ctx: BenchContext, topic: str) -> None:
+    client = bus.admin(ctx.servers)
+    try:
+        client.alter_configs(
+            [ConfigResource("TOPIC", topic, configs={"message.timestamp.type": "LogAppendTime"})],
+            raise_on_unknown=False,
+        )
+    finally:
+        client.close()
+
+
+def _read_alerts(ctx: BenchContext, topic: str, decode: Decode) -> tuple[set[Fired], float | None]:
+    """The FIRING alerts (the latest record of each key) and the append time of the first."""
+    reader: KafkaConsumer = bus.consumer(ctx.servers, group_id=None)
+    try:
+        parts = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()]
+        reader.assign(parts)
+        reader.seek_to_beginning(*parts)
+        latest: dict[bytes, tuple[str, str, str, str] | None] = {}
+        first: float | None = None
+        settled_at = time.monotonic()
+        deadline = settled_at + DRAIN_TIMEOUT_S
+        ends = reader.end_offsets(parts)
+        while time.monotonic() < deadline:
+            for batch in reader.poll(timeout_ms=200).values():
+                for record in batch:
+                    at = record.timestamp / 1000
+                    first = at if first is None else min(first, at)
+                    latest[record.key] = None if record.value is None else decode(record.value)
+            if all(reader.position(tp) >= ends[tp] for tp in parts):
+                now_ends = reader.end_offsets(parts)
+                if now_ends != ends:
+                    ends, settled_at = now_ends, time.monotonic()
+                elif time.monotonic() - settled_at >= SETTLE_S:
+                    break
+                else:
+                    time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{topic} kept growing for {DRAIN_TIMEOUT_S:.0f} s after the drain")
+    finally:
+        reader.close()
+    fired = {
+        (t, s, sev) for t, s, sev, status in filter(None, latest.values()) if status == "FIRING"
+    }
+    return fired, first
+
+
+def _json_alert(value: bytes) -> tuple[str, str, str, str]:
+    doc = json.loads(value)
+    return doc["type"], doc["subject"], doc["severity"] or "", doc["status"]
+
+
+def play(ctx: BenchContext, source: str, peer: Peer) -> Outcome:
+    """Run one peer over the backlog until drained; its figures and final firing set."""
+    log = ctx.workdir / f"peer-{peer.name}.log"
+    proc = spawn_command(peer.argv, peer.env, log)
+    lag = GroupLag(ctx, peer.group, {source}, peer.internal)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while (started := peer.started(log)) is None:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{peer.name} exited (code {proc.returncode}): {log_tail(log)}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{peer.name} read nothing in {START_TIMEOUT_S:.0f} s")
+            time.sleep(0.02)
+        cpu_start = tree_cpu_seconds(proc.pid)
+        drained = lag.wait_drained(DRAIN_TIMEOUT_S, lambda: proc.poll() is None)
+        cpu = tree_cpu_seconds(proc.pid) - cpu_start
+        fired: set[Fired] | None = None
+        first_alert: float | None = None
+        if peer.alerts_topic is not None and peer.decode is not None:
+            fired, first = _read_alerts(ctx, peer.alerts_topic, peer.decode)
+            first_alert = None if first is None else first - started
+        return Outcome(peer.name, drained - started, cpu, first_alert, fired, peer.version)
+    finally:
+        lag.close()
+        stop_group(proc.pid, timeout_s=30)
+
+
+# --- the peers -----------------------------------------------------------------------------
+
+
+def parklink_peer(ctx: BenchContext, b: _Backlog) -> Peer:
+    group = f"bench-shp-{uuid.uuid4().hex[:6]}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    http = httpx.Client(timeout=1.0)
+    ctx.on_close(http.close)
+    _log_append_time(ctx, CATALOG["alerts"].topic(b.prefix))
+
+    def started(_: Path) -> float | None:
+        """When its events-in counter first shows a read; a worker without that counter
+        counts from when /readyz first answers (later than its first read, if anything)."""
+        try:
+            text = http.get(f"{url}/metrics").text
+            lines = [
+                line
+                for line in text.splitlines()
+                if line.startswith("parklink_detector_events_in_total{")
+            ]
+            if not lines:
+                return time.time() if http.get(f"{url}/readyz").status_code == 200 else None
+        except httpx.HTTPError:
+            return None
+        read = sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+        return time.time() if read > 0 else None
+
+    alerts = Deserializer(b.registry, DisruptionAlert)
+
+    def decode(value: bytes) -> tuple[str, str, str, str]:
+        a = alerts.deserialize(value)
+        return a.type, a.subject, a.severity.value, a.status.value
+
+    own = f"{b.prefix}{group}-"
+    return Peer(
+        name="ParkLink",
+        argv=[sys.executable, "-m", "parklink.detector"],
+        env={
+            "PARKLINK_KAFKA_BOOTSTRAP": ctx.bootstrap,
+            "PARKLINK_LOG_LEVEL": "WARNING",
+            "PARKLINK_TOPIC_PREFIX": b.prefix,
+            "PARKLINK_REGISTRY_URL": b.registry_url,
+            "PARKLINK_STATE_DIR": str(ctx.workdir),
+            "PARKLINK_DETECTOR_GROUP": group,
+            "PARKLINK_DETECTOR_PORT": str(port),
+        },
+        group=group,
+        internal=lambda t: t.startswith(own) and not t.endswith("-changelog"),
+        alerts_topic=CATALOG["alerts"].topic(b.prefix),
+        decode=decode,
+        started=started,
+        version=f"faust-streaming {lib_version('faust-streaming')}, 1 worker process",
+    )
+
+
+def quix_python(log: Path) -> Path:
+    """The Quix Streams virtualenv's interpreter, made on first use and kept."""
+    python = QUIX_VENV / "bin" / "python"
+    marker = QUIX_VENV / "parklink-requirements.txt"
+    wanted = "\n".join(QUIX_REQUIREMENTS) + "\n"
+    if python.exists() and marker.exists() and marker.read_text() == wanted:
+        return python
+    print(f"making the Quix Streams virtualenv in {QUIX_VENV} ...", file=sys.stderr, flush=True)
+    shutil.rmtree(QUIX_VENV, ignore_errors=True)
+    base = getattr(sys, "_base_executable", sys.executable)
+    with log.open("ab") as out:
+        for argv in (
+            [base, "-m", "venv", str(QUIX_VENV)],
+            [str(python), "-m", "pip", "install", "--quiet", *QUIX_REQUIREMENTS],
+        ):
+            done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"{' '.join(argv)} failed: {log_tail(log)}")
+    marker.write_text(wanted)
+    return python
+
+
+def _venv_version(python: Path, package: str) -> str:
+    done = subprocess.run(
+        [str(python), "-c", f"import importlib.metadata as m; print(m.version({package!r}))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "?"
+
+
+def quix_peer(ctx: BenchContext, b: _Backlog) -> Peer:
+    python = quix_python(ctx.workdir / "quix-venv.log")
+    group = f"bench-quix-{uuid.uuid4().hex[:6]}"
+    topic = f"{b.prefix}peer-quix.alerts"
+    _create_alerts_topic(ctx, topic)
+    state = ctx.workdir / "quix-state" / group
+    return Peer(
+        name="Quix",
+        argv=[
+            str(python),
+            str(PEERS_DIR / "quix_rules.py"),
+            ctx.bootstrap,
+            b.registry_url,
+            b.topic,
+            topic,
+            group,
+            str(state),
+        ],
+        env={},
+        group=group,
+        internal=lambda t: t.startswith(f"repartition__{group}--"),
+        alerts_topic=topic,
+        decode=_json_alert,
+        started=_first_record_line,
+        version=f"quixstreams {_venv_version(python, 'quixstreams')}, RocksDB state",
+    )
+
+
+def kstreams_jar(log: Path) -> Path:
+    """The Kafka Streams peer's jar, built with Maven once per version of its sources."""
+    sources = sorted(p for p in KSTREAMS_SOURCE.rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for path in sources:
+        digest.update(str(path.relative_to(KSTREAMS_SOURCE)).encode())
+        digest.update(path.read_bytes())
+    home = KSTREAMS_CACHE / digest.hexdigest()[:16]
+    jar = home / "kstreams-peer.jar"
+    if jar.exists():
+        return jar
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise RuntimeError("Maven (mvn) is not on PATH")
+    print(f"building the Kafka Streams peer into {home} ...", file=sys.stderr, flush=True)
+    build = home / "build"
+    with log.open("ab") as out:
+        done = subprocess.run(
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(KSTREAMS_SOURCE / "pom.xml"),
+                f"-Dpeer.build.dir={build}",
+                "package",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    built = build / "kstreams-peer.jar"
+    if done.returncode != 0 or not built.exists():
+        raise RuntimeError(f"the Maven build failed (code {done.returncode}): {log_tail(log)}")
+    shutil.copy2(built, jar)
+    shutil.rmtree(build, ignore_errors=True)
+    return jar
+
+
+def kstreams_peer(ctx: BenchContext, b: _Backlog) -> Peer:
+    jar = kstreams_jar(ctx.workdir / "kstreams-build.log")
+    app_id = f"bench-kstreams-{uuid.uuid4().hex[:6]}"
+    topic = f"{b.prefix}peer-kstreams.alerts"
+    _create_alerts_topic(ctx, topic)
+    java = shutil.which("java") or "java"
+    return Peer(
+        name="KafkaStreams",
+        argv=[
+            java,
+            "-Xmx1g",
+            "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+            "-jar",
+            str(jar),
+            ctx.bootstrap,
+            b.registry_url,
+            b.topic,
+            topic,
+            app_id,
+            str(ctx.workdir / "kstreams-state"),
+        ],
+        env={},
+        group=app_id,
+        internal=lambda t: t.startswith(f"{app_id}-") and t.endswith("-repartition"),
+        alerts_topic=topic,
+        decode=_json_alert,
+        started=_first_record_line,
+        version="kafka-streams 4.1.1, 1 stream thread, RocksDB state",
+    )
+
+
+def raw_peer(ctx: BenchContext, b: _Backlog) -> Peer:
+    group = f"bench-raw-{uuid.uuid4().hex[:6]}"
+    return Peer(
+        name="raw",
+        argv=[
+            sys.executable,
+            str(PEERS_DIR / "raw_consume.py"),
+            ctx.bootstrap,
+            b.registry_url,
+            b.topic,
+            group,
+        ],
+        env={},
+        group=group,
+        internal=lambda _: False,
+        alerts_topic=None,
+        decode=None,
+        started=_first_record_line,
+        version=f"confluent-kafka {lib_version('confluent-kafka')} + fastavro "
+        f"{lib_version('fastavro')}, decode only",
+    )
+
+
+PEERS: tuple[Callable[[BenchContext, _Backlog], Peer], ...] = (
+    parklink_peer,
+    quix_peer,
+    kstreams_peer,
+    raw_peer,
+)
+
+
+# --- the backlog and the table -------------------------------------------------------------
+
+
+def _produce(ctx: BenchContext) -> _Backlog:
+    prefix = f"bshp{uuid.uuid4().hex[:6]}."
+    apply_catalog(CATALOG, ctx.servers, prefix)
+    registry_url = start_registry(ctx)
+    registry = RegistryClient(registry_url)
+    ctx.on_close(registry.close)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    backlog = generate(now - SPAN - timedelta(hours=1))
+    topic = CATALOG["shipments"].topic(prefix)
+    serializer = Serializer(registry, ShipmentEvent, CATALOG["shipments"].subject(prefix))
+    producer = bus.producer(ctx.servers, linger_ms=5)
+    try:
+        for event in backlog.events:
+            producer.send(topic, key=event.key().encode(), value=serializer.serialize(event))
+        producer.flush()
+    finally:
+        producer.close()
+    return _Backlog(topic, registry_url, prefix, reference(backlog.events), backlog, registry)
+
+
+def _fired_note(fired: set[Fired]) -> str:
+    kinds: dict[str, int] = {}
+    for kind, _, severity in fired:
+        label = f"{kind} {severity}"
+        kinds[label] = kinds.get(label, 0) + 1
+    return ", ".join(f"{n} {label}" for label, n in sorted(kinds.items()))
+
+
+def _figure_rows(o: Outcome) -> list[Row]:
+    rows = [
+        Row("shipments", f"{o.peer} events/s", o.rate, "ev/s", f"{o.version}; {o.seconds:.1f} s"),
+        Row(
+            "shipments",
+            f"{o.peer} CPU per event",
+            o.cpu_us,
+            "us/ev",
+            f"{o.cpu_s:.1f} CPU s over the run"
+            + (f"; goal <= {GOAL_CPU_US:g}" if o.peer == "ParkLink" else ""),
+        ),
+    ]
+    if o.fired is not None:
+        rows.append(
+            Row(
+                "shipments",
+                f"{o.peer} first alert",
+                math.nan if o.first_alert_s is None else o.first_alert_s,
+                "s",
+                ("no alert at all" if o.first_alert_s is None else "after its first read")
+                + (f"; goal <= {GOAL_FIRST_ALERT_S:g}" if o.peer == "ParkLink" else ""),
+            )
+        )
+    return rows
+
+
+def _agreement_rows(expected: set[Fired], outcomes: list[Outcome]) -> list[Row]:
+    """How many peers left the reference's firing set; a FAILED row for each that did not."""
+    judged = [o for o in outcomes if o.fired is not None]
+    agree = [o.peer for o in judged if o.fired == expected]
+    differ = [o.peer for o in judged if o.fired != expected]
+    rows = [
+        Row(
+            "shipments",
+            "final firing sets equal to the reference",
+            float(len(agree)),
+            f"of {len(judged)}",
+            f"reference: {_fired_note(expected)}; agree: {', '.join(agree) or 'none'}; "
+            f"differ: {', '.join(differ) or 'none'}",
+        )
+    ]
+    for o in judged:
+        if o.fired is None or o.fired == expected:
+            continue
+        missing, extra = sorted(expected - o.fired), sorted(o.fired - expected)
+        rows.append(
+            Row(
+                "shipments",
+                f"FAILED {o.peer} firing set differs",
+                float(len(missing) + len(extra)),
+                "alerts",
+                f"{len(missing)} missing (e.g. {missing[:3]}), {len(extra)} extra "
+                f"(e.g. {extra[:3]})",
+            )
+        )
+    return rows
+
+
+def _ratio_rows(outcomes: dict[str, Outcome]) -> list[Row]:
+    ours = outcomes.get("ParkLink")
+    rows: list[Row] = []
+    for peer, goal in (("KafkaStreams", "goal >= 1.0"), ("Quix", "goal >= 1.0")):
+        other = outcomes.get(peer)
+        if ours is None or other is None:
+            continue
+        rows.append(
+            Row(
+                "shipments",
+                f"ParkLink/{peer} events/s",
+                ours.rate / other.rate,
+                "x",
+                f"{goal}; CPU per event ParkLink/{peer} {ours.cpu_us / other.cpu_us:.2f} x",
+            )
+        )
+    return rows
+
+
+def run(ctx: BenchContext) -> list[Row]:
+    b = _produce(ctx)
+    rows = [
+        Row(
+            "shipments",
+            "backlog",
+            float(len(b.backlog.events)),
+            "events",
+            f"{SHIPMENTS:,} shipments, {b.backlog.duplicates:,} repeated event ids, "
+            f"{b.backlog.late_updates:,} updates after a newer one; one topic, "
+            f"{CATALOG['shipments'].partitions} partitions; noisy shared host, broker on it",
+        )
+    ]
+    outcomes: dict[str, Outcome] = {}
+    for make in PEERS:
+        name = make.__name__.removesuffix("_peer")
+        print(f"  shipments: {name} ...", file=sys.stderr, flush=True)
+        try:
+            outcome = play(ctx, b.topic, make(ctx, b))
+        except Exception as exc:  # one peer that cannot run must not hide the others
+            rows.append(
+                Row("shipments", f"FAILED {name}", math.nan, "", f"{type(exc).__name__}: {exc}")
+            )
+            continue
+        outcomes[outcome.peer] = outcome
+        rows += _figure_rows(outcome)
+    rows += _ratio_rows(outcomes)
+    rows += _agreement_rows(b.expected, list(outcomes.values()))
+    return rows
