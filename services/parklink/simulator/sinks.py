@@ -6,7 +6,7 @@ ones). `RecordingSink` writes what was acknowledged to a JSON-lines file (`--rec
 Sending again after backpressure is exact for a 429 or 503 (the gateway took nothing), but not
 after an ambiguous failure (the connection broke or timed out after the request went out, or
 Kafka acknowledged part of an SDK batch): the same events may then be written twice. That is
-safe: they keep their event_ids and the network de-duplicates by event_id (DESIGN §4)."""
+safe: they keep their event_ids, and the detector ignores an event_id it has already seen."""
 
 from __future__ import annotations
 
@@ -19,9 +19,8 @@ from typing import IO, Protocol
 import httpx
 
 from parklink.eventkit.contracts import ParkEvent
-from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.errors import DeliveryFailed, ParkLinkError, PublishError
 from parklink.publisher import Publisher
-from parklink.publisher.errors import DeliveryFailed, PublishError
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +17,7 @@ def test_no_generated_request_gets_a_server_error(gateway: RunningGateway) -> No
     schema = schemathesis.openapi.from_url(f"{gateway.url}/openapi.json")
     failures: list[str] = []
     for operation in schema.get_all_operations():
-        op = operation.ok()
+        op = operation.ok()  # type: ignore[union-attr]
 
         @settings(
             max_examples=40,
@@ -24,7 +26,7 @@ def test_no_generated_request_gets_a_server_error(gateway: RunningGateway) -> No
             database=None,
         )
         @given(case=op.as_strategy())
-        def check(case: schemathesis.Case) -> None:
+        def check(case: schemathesis.Case[Any]) -> None:
             for token in (gateway.token, None):
                 headers = {"Authorization": f"Bearer {token}"} if token else {}
                 try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, start_service, stop_service
+from conftest import start_service, stop_service
 from integration.gateway.conftest import gateway_env
 from integration.simulator.conftest import (
     assert_exactly_once,
@@ -27,6 +27,7 @@ from integration.simulator.conftest import (
     start_simulator,
 )
 
+from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.metrics import GATEWAY_EVENTS_ACCEPTED, GATEWAY_EVENTS_REJECTED
 
 pytestmark = pytest.mark.broker
