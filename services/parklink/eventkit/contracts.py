@@ -2,16 +2,16 @@
 through its `.avsc`, so the two cannot drift apart. The models hold the field bounds that do
 not depend on the clock (docs/bounds.md lists them, the `.avsc` docs repeat them): finite
 numbers within stated ranges, ids and texts of bounded length without control characters,
-lists of bounded size, dates and times within the years 2000-2099 and, for the dates an event
-plans with, within two years of its event_time. The bounds of event_time against the clock are
-in `parklink.eventkit.bounds`."""
+lists of bounded size, dates and times within the years 2000-2099 (the simulator's dates run
+faster than the clock, so no rule ties them to event_time). The bounds of event_time against
+the clock are in `parklink.eventkit.bounds`."""
 
 from __future__ import annotations
 
 import math
 import re
 from abc import abstractmethod
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
@@ -22,7 +22,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationInfo,
     field_validator,
     model_validator,
     with_config,
@@ -46,8 +45,6 @@ MIN_MEASURE = 1e-3
 """Smallest non-zero quantity or capacity: a ratio of two measures stays finite."""
 MAX_AMOUNT = 1e15
 FIRST_YEAR, LAST_YEAR = 2000, 2099
-PLANNING_SPAN = timedelta(days=731)
-"""How far from its event_time an event's due date, week or arrival may be."""
 
 
 def _printable(value: str) -> str:
@@ -120,21 +117,6 @@ def _millis(value: datetime) -> datetime:
     if value.tzinfo is UTC:
         return value.replace(microsecond=value.microsecond - micros) if micros else value
     return value.astimezone(UTC).replace(microsecond=value.microsecond - micros)
-
-
-def near_event_time(value: date | None, info: ValidationInfo) -> Any:
-    """A date or time an event plans with lies within PLANNING_SPAN of its event_time (a
-    field validator: event_time, declared first, is validated before)."""
-    event_time = info.data.get("event_time")
-    if value is None or not isinstance(event_time, datetime):
-        return value
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        moment = datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if abs(moment - event_time) > PLANNING_SPAN:
-        raise ValueError(f"must lie within {PLANNING_SPAN.days} days of event_time")
-    return value
 
 
 EventId = Annotated[str, AfterValidator(_uuid_text)]
@@ -249,8 +231,6 @@ class OrderEvent(ParkEvent):
     due_date: Day
     value: Money | None = None
 
-    _due_near = field_validator("due_date")(near_event_time)
-
     def key(self) -> str:
         return self.order_id
 
@@ -269,8 +249,6 @@ class ShipmentEvent(ParkEvent):
     planned_arrival: Timestamp
     estimated_arrival: Timestamp | None = None
 
-    _arrival_near = field_validator("planned_arrival", "estimated_arrival")(near_event_time)
-
     def key(self) -> str:
         return self.shipment_id
 
@@ -288,11 +266,10 @@ class CapacityEvent(ParkEvent):
 
     @field_validator("week_start")
     @classmethod
-    def _monday(cls, value: date, info: ValidationInfo) -> date:
+    def _monday(cls, value: date) -> date:
         if value.isoweekday() != 1:
             raise ValueError(f"must be the Monday of an ISO week ({value} is not a Monday)")
-        checked: date = near_event_time(value, info)
-        return checked
+        return value
 
     @model_validator(mode="after")
     def _own_park(self) -> CapacityEvent:

@@ -137,25 +137,51 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "internal", "internal error; the log has the details")
 
 
+class Health(BaseModel):
+    status: str = Field(description="ok")
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ready, or not ready")
+    problems: dict[str, str] = Field(
+        default_factory=dict, description="What is missing, by dependency."
+    )
+
+
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
 def ops_router(registry: CollectorRegistry, ready: ReadyCheck) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", summary="Liveness: the process is up")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> Health:
+        return Health(status="ok")
 
     @router.get(
         "/readyz",
         summary="Readiness: Kafka and the registry are reachable",
-        responses={503: {"description": "Not ready: `problems` says what is missing."}},
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Not ready: see `problems`."}},
     )
     async def readyz() -> JSONResponse:
         problems = await ready()
         if problems:
-            return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
-        return JSONResponse({"status": "ready"})
+            body = Readiness(status="not ready", problems=problems)
+            return JSONResponse(body.model_dump(), status_code=503)
+        return JSONResponse(Readiness(status="ready").model_dump())
 
-    @router.get("/metrics", summary="Prometheus metrics")
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The Prometheus text exposition format.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics() -> Response:
         body, content_type = render(registry)
         return Response(body, media_type=content_type)

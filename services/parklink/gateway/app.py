@@ -82,6 +82,8 @@ class Accepted(BaseModel):
     event_ids: list[str] = Field(description="Their event ids, in request order.")
 
 
+SECURITY_SCHEME = "parkToken"
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: error_doc("The body is not valid JSON."),
     401: error_doc("No, unknown or revoked bearer token."),
@@ -213,6 +215,7 @@ def create_app(
             "de-duplicates by `event_id`.",
             tags=["events"],
             openapi_extra={
+                "security": [{SECURITY_SCHEME: []}],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -230,7 +233,7 @@ def create_app(
                             }
                         }
                     },
-                }
+                },
             },
         )
 
@@ -248,7 +251,15 @@ def create_app(
                 description=app.description,
                 routes=app.routes,
             )
-            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            components = doc.setdefault("components", {})
+            components["securitySchemes"] = {
+                SECURITY_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A park token: `parklink token issue --park ID`.",
+                }
+            }
+            schemas = components.setdefault("schemas", {})
             for model in PARK_EVENT_MODELS.values():
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(schema.pop("$defs", {}))

@@ -133,9 +133,10 @@ class Network:
             say(f"reusing the local Kafka already running at {bootstrap}")
             return bootstrap
         say(f"starting Apache Kafka {kafka.version} (KRaft); jars cached in {kafka.libs} ...")
-        bootstrap = kafka.up(1)
+        # Recorded before it starts: whatever ends this run from here on stops it too.
         self.kafka = kafka
-        return bootstrap
+        self._record()
+        return kafka.up(1)
 
     def _check_ports(self, parts: list[Part]) -> None:
         taken = [p for p in parts if lifecycle.port_open(p.port)]

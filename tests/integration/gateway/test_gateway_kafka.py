@@ -25,14 +25,10 @@ pytestmark = pytest.mark.broker
 def _orders(n: int, **over: Any) -> list[dict[str, Any]]:
     """Orders PARK places now (within the gateway's time bounds)."""
     now = now_utc()
+    fields: dict[str, Any] = {"event_time": now, "due_date": (now + timedelta(days=14)).date()}
+    fields.update(over)
     return [
-        factories.order(
-            source_park=PARK,
-            order_id=f"PO-{i:04d}",
-            event_time=now,
-            due_date=(now + timedelta(days=14)).date(),
-            **over,
-        ).to_json()
+        factories.order(source_park=PARK, order_id=f"PO-{i:04d}", **fields).to_json()
         for i in range(n)
     ]
 
