@@ -62,8 +62,14 @@ Kafka a second time, but the network de-duplicates by `event_id`: the detector i
 `event_id` it has seen, so a repeated event changes nothing. Always retry a 503 or a timeout
 with the same body.
 
+A park speaks only for itself: it publishes an order only as its buyer or supplier (PLACED,
+AMENDED, CANCELLED from the buyer; CONFIRMED, FULFILLED from the supplier), a shipment only as
+its origin or destination, capacity only for itself (403). Every field is bounded and
+`event_time` may be at most a few minutes ahead and some days old (422; the limits are
+settings, see docs/bounds.md).
+
 Errors are JSON `{"error": {"code", "message", "details"}}`; for 403 and 422 each detail names
-the item's `index` in the batch and the field `path` inside it.
+the item's `index` in the batch and the field `path` inside it; a 403 detail also the `rule`.
 """
 
 
@@ -87,10 +93,16 @@ SECURITY_SCHEME = "parkToken"
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: error_doc("The body is not valid JSON."),
     401: error_doc("No, unknown or revoked bearer token."),
-    403: error_doc("An operator token, or an event of another park (source_park / park_id)."),
+    403: error_doc(
+        "An operator token, an event of another park (source_park / park_id), or an event "
+        "the park is not a party to (each detail has the item's index and the rule)."
+    ),
     413: error_doc("Body larger than the limit, or more events than the batch limit."),
     415: error_doc("Content-Type is not application/json."),
-    422: error_doc("Schema violations, each with the item index and field path."),
+    422: error_doc(
+        "Schema or bounds violations (docs/bounds.md), e.g. an event_time more than the "
+        "allowed skew ahead or older than the horizon; each with the item index and field path."
+    ),
     429: error_doc("The park's event rate limit; see the Retry-After header."),
     503: error_doc("Kafka or the schema registry unavailable; nothing was accepted."),
 }

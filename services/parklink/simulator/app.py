@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from parklink.eventkit import service
+from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import now_utc
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.metrics import new_registry
@@ -100,7 +101,12 @@ def build_sink(settings: SimulatorSettings) -> Sink:
 
 def _publishing_sink(settings: SimulatorSettings) -> Sink:
     if settings.simulator_direct:
-        return DirectSink(settings.bootstrap_servers, settings.registry_url, settings.topic_prefix)
+        return DirectSink(
+            settings.bootstrap_servers,
+            settings.registry_url,
+            settings.topic_prefix,
+            TimeBounds.from_settings(settings),
+        )
     parks = [p.park_id for p in PARKS]
     if settings.simulator_tokens_file is not None:
         tokens = credentials.load(settings.simulator_tokens_file)

@@ -18,6 +18,7 @@ from typing import IO, Protocol
 
 import httpx
 
+from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import ParkEvent
 from parklink.eventkit.errors import DeliveryFailed, ParkLinkError, PublishError
 from parklink.publisher import Publisher
@@ -110,10 +111,17 @@ class DirectSink:
     delivery failure the park's publisher is replaced: an idempotent producer whose batches
     expired may keep a stale sequence state, and a fresh one reconnects cleanly."""
 
-    def __init__(self, bootstrap: list[str], registry_url: str, topic_prefix: str) -> None:
+    def __init__(
+        self,
+        bootstrap: list[str],
+        registry_url: str,
+        topic_prefix: str,
+        time_bounds: TimeBounds | None = None,
+    ) -> None:
         self._bootstrap = bootstrap
         self._registry_url = registry_url
         self._prefix = topic_prefix
+        self._bounds = time_bounds
         self._publishers: dict[str, Publisher] = {}
 
     def _publish(self, park_id: str, events: list[ParkEvent]) -> None:
@@ -121,7 +129,11 @@ class DirectSink:
             pub = self._publishers.get(park_id)
             if pub is None:
                 pub = Publisher(
-                    self._bootstrap, self._registry_url, park_id=park_id, topic_prefix=self._prefix
+                    self._bootstrap,
+                    self._registry_url,
+                    park_id=park_id,
+                    topic_prefix=self._prefix,
+                    time_bounds=self._bounds,
                 )
                 self._publishers[park_id] = pub
             pub.publish_many(events)
