@@ -13,10 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from parklink.eventkit.contracts import ParkEvent
-from parklink.eventkit.errors import EventRejected
+from parklink.eventkit.errors import MAX_DETAILS, EventRejected
 from parklink.eventkit.settings import Settings
-
-MAX_DETAILS = 100
 
 DEFAULT_SKEW = timedelta(minutes=10)
 DEFAULT_HORIZON = timedelta(days=30)

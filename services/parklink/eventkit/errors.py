@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+MAX_DETAILS = 100
+"""Details an error carries at most: a batch of 10,000 broken events must not produce a
+10,000-line error body."""
+
 
 class ParkLinkError(Exception):
     """An error whose message is complete enough to be shown to the user as it is."""

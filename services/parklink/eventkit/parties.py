@@ -19,10 +19,7 @@ from parklink.eventkit.contracts import (
     ParkEvent,
     ShipmentEvent,
 )
-from parklink.eventkit.errors import ForeignPark
-
-MAX_DETAILS = 100
-"""A batch of 10,000 foreign events must not produce a 10,000-line error body."""
+from parklink.eventkit.errors import MAX_DETAILS, ForeignPark
 
 BUYER_STATUSES = frozenset({OrderStatus.PLACED, OrderStatus.AMENDED, OrderStatus.CANCELLED})
 SUPPLIER_STATUSES = frozenset({OrderStatus.CONFIRMED, OrderStatus.FULFILLED})

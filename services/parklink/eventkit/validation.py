@@ -15,11 +15,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from parklink.eventkit.bounds import TimeBounds, check_event_times
 from parklink.eventkit.contracts import PARK_EVENT_MODELS, ParkEvent
-from parklink.eventkit.errors import EventRejected, UnknownKind
+from parklink.eventkit.errors import MAX_DETAILS, EventRejected, UnknownKind
 from parklink.eventkit.parties import check_own_park, check_parties
-
-MAX_DETAILS = 100
-"""A batch of 10,000 broken events must not produce a 10,000-line error body."""
 
 KINDS = tuple(PARK_EVENT_MODELS)
 
