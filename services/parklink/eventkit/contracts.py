@@ -109,18 +109,26 @@ def _bounded_date(value: date) -> date:
 
 
 def _millis(value: datetime) -> datetime:
-    """Avro timestamp-millis keeps milliseconds; keep models equal to what the wire holds.
-    The years are checked first: converting year 9999 with a negative offset to UTC would
-    overflow."""
-    _in_years(value)
+    """Avro timestamp-millis keeps milliseconds; keep models equal to what the wire holds."""
     micros = value.microsecond % 1000
     if value.tzinfo is UTC:
         return value.replace(microsecond=value.microsecond - micros) if micros else value
-    return value.astimezone(UTC).replace(microsecond=value.microsecond - micros)
+    try:
+        return value.astimezone(UTC).replace(microsecond=value.microsecond - micros)
+    except OverflowError as exc:  # year 9999 with a negative offset, year 1 with a positive
+        raise ValueError("is outside the range of datetimes") from exc
+
+
+def _bounded_millis(value: datetime) -> datetime:
+    """A park event's time: in the years of the contract (checked before the conversion)."""
+    _in_years(value)
+    return _millis(value)
 
 
 EventId = Annotated[str, AfterValidator(_uuid_text)]
 Timestamp = Annotated[AwareDatetime, AfterValidator(_millis)]
+EventTimestamp = Annotated[AwareDatetime, AfterValidator(_bounded_millis)]
+"""The timestamps of park events (alerts keep Timestamp: their times are the detector's)."""
 Day = Annotated[date, AfterValidator(_bounded_date)]
 
 
@@ -213,7 +221,7 @@ class ParkEvent(Record):
     """Fields every park event carries."""
 
     event_id: EventId
-    event_time: Timestamp
+    event_time: EventTimestamp
     source_park: ParkId
 
 
@@ -246,8 +254,8 @@ class ShipmentEvent(ParkEvent):
     destination_park: ParkId
     corridor: CorridorId
     checkpoint: Checkpoint | None = None
-    planned_arrival: Timestamp
-    estimated_arrival: Timestamp | None = None
+    planned_arrival: EventTimestamp
+    estimated_arrival: EventTimestamp | None = None
 
     def key(self) -> str:
         return self.shipment_id
