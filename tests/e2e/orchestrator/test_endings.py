@@ -21,7 +21,8 @@ from conftest import broker_unavailable
 
 from parklink.eventkit.lifecycle import free_port, free_port_pair, port_open
 
-pytestmark = pytest.mark.broker
+# A whole network starts in each test: more than the default per-test timeout on a busy CI box.
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(900)]
 
 PORTS = (
     "PARKLINK_REGISTRY_PORT",
