@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from bench.harness import BenchContext, Row, start_registry
 from parklink.eventkit import bus
 from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.contracts import now_utc
+from parklink.eventkit.encoding import EventEncoder
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.topic_admin import apply_catalog
+from parklink.eventkit.validation import validate_batch
 from parklink.publisher import Publisher
-from parklink.publisher.encoding import EventEncoder
-from parklink.publisher.validation import validate_batch
 
 EVENTS = 60_000
 CHUNK = 500
@@ -23,20 +25,22 @@ PARK = "CN-QD-SCODA"
 
 
 def order_docs(count: int, park: str = PARK) -> list[dict[str, Any]]:
+    """Confirmations by the supplier `park`, happening now (within the time bounds)."""
+    now = now_utc()
     return [
         {
             "event_id": str(uuid.uuid4()),
-            "event_time": "2026-11-23T08:00:00.123Z",
+            "event_time": now.isoformat(),
             "source_park": park,
             "order_id": f"PO-{i}",
-            "status": "PLACED",
+            "status": "CONFIRMED",
             "buyer_park": "KZ-ALA-IPA",
             "supplier_park": park,
             "sku": "TRK-CAB-7",
             "category": "8704",
             "quantity": 120 + i % 50,
             "unit": "pcs",
-            "due_date": "2026-12-09",
+            "due_date": (now + timedelta(days=16)).date().isoformat(),
             "value": {"amount": 1_500_000.0, "currency": "CNY"},
         }
         for i in range(count)

@@ -27,7 +27,7 @@ ORDER: dict[str, Any] = {
 SHIPMENT: dict[str, Any] = {
     "event_id": "9d7a1c2e-0b1f-4a5e-8c3d-2e1f0a9b8c7d",
     "event_time": "2026-11-23T06:00:00Z",
-    "source_park": "KZ-KHR-ICBC",
+    "source_park": "KZ-ALA-IPA",
     "shipment_id": "SH-1",
     "order_ids": ["PO-1001"],
     "status": "AT_BORDER",

@@ -1,2 +1,4 @@
-"""What every ParkLink service shares: the event contracts, their Avro serde, the topic
-catalog, settings, logging, metrics and the Kafka clients. Nothing here does I/O on import."""
+"""What every ParkLink service shares: the event contracts with their bounds, their Avro serde
+and framing, the validation, party rules and time bounds every way into the network applies,
+the topic catalog, settings, logging, metrics, the Kafka clients and the one way to run a
+service. Nothing here does I/O on import."""

@@ -70,12 +70,6 @@ class Catalog:
                 return spec
         raise ParkLinkError(f"no topic in the catalog carries {record_name!r}")
 
-    def by_topic(self, topic: str, prefix: str) -> TopicSpec:
-        for spec in self.topics.values():
-            if spec.topic(prefix) == topic:
-                return spec
-        raise ParkLinkError(f"topic {topic!r} is not in the catalog")
-
 
 def _positive_int(where: str, field: str, raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:

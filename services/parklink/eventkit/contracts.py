@@ -1,5 +1,10 @@
 """Pydantic models of the Avro records in `schemas/`. The contract tests round-trip every model
-through its `.avsc`, so the two cannot drift apart."""
+through its `.avsc`, so the two cannot drift apart. The models hold the field bounds that do
+not depend on the clock (docs/bounds.md lists them, the `.avsc` docs repeat them): finite
+numbers within stated ranges, ids and texts of bounded length without control characters,
+lists of bounded size, dates and times within the years 2000-2099 (the simulator's dates run
+faster than the clock, so no rule ties them to event_time). The bounds of event_time against
+the clock are in `parklink.eventkit.bounds`."""
 
 from __future__ import annotations
 
@@ -26,13 +31,59 @@ from typing_extensions import TypedDict
 PARK_ID_PATTERN = r"^[A-Z]{2}-[A-Z0-9]{2,6}-[A-Z0-9]{2,16}$"
 CATEGORY_PATTERN = r"^[0-9]{4}$"
 CORRIDOR_PATTERN = r"^[A-Z0-9]+(-[A-Z0-9]+)+$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""C0 and C1 control characters (NUL, newline, escape ...): never in an id or a text."""
+
+MAX_ID_LENGTH = 128
+MAX_TEXT_LENGTH = 200
+MAX_REASON_LENGTH = 500
+MAX_UNIT_LENGTH = 16
+MAX_ORDER_IDS = 1000
+MAX_MEASURE = 1e9
+"""Largest quantity or capacity, in the unit of its category."""
+MIN_MEASURE = 1e-3
+"""Smallest non-zero quantity or capacity: a ratio of two measures stays finite."""
+MAX_AMOUNT = 1e15
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
+def _printable(value: str) -> str:
+    if _CONTROL.search(value) is not None:
+        raise ValueError("must not contain control characters (NUL, newline, escape ...)")
+    return value
+
 
 ParkId = Annotated[str, StringConstraints(pattern=PARK_ID_PATTERN)]
 Category = Annotated[str, StringConstraints(pattern=CATEGORY_PATTERN)]
 CorridorId = Annotated[str, StringConstraints(pattern=CORRIDOR_PATTERN, max_length=64)]
-Ident = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^|\s]+$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Ident = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[^|\s]+$"),
+    AfterValidator(_printable),
+]
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH),
+    AfterValidator(_printable),
+]
+Unit = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_UNIT_LENGTH),
+    AfterValidator(_printable),
+]
+Reason = Annotated[str, StringConstraints(max_length=MAX_REASON_LENGTH), AfterValidator(_printable)]
+
+
+def _measure(value: float) -> float:
+    if 0 < value < MIN_MEASURE:
+        raise ValueError(f"must be 0 or at least {MIN_MEASURE:g}")
+    return value
+
+
+Measure = Annotated[
+    float, Field(ge=0, le=MAX_MEASURE, allow_inf_nan=False), AfterValidator(_measure)
+]
+MoneyAmount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -47,16 +98,38 @@ def _uuid_text(value: str) -> str:
     return text
 
 
+def _in_years(value: date) -> None:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must lie in the years {FIRST_YEAR}-{LAST_YEAR}")
+
+
+def _bounded_date(value: date) -> date:
+    _in_years(value)
+    return value
+
+
 def _millis(value: datetime) -> datetime:
     """Avro timestamp-millis keeps milliseconds; keep models equal to what the wire holds."""
     micros = value.microsecond % 1000
     if value.tzinfo is UTC:
         return value.replace(microsecond=value.microsecond - micros) if micros else value
-    return value.astimezone(UTC).replace(microsecond=value.microsecond - micros)
+    try:
+        return value.astimezone(UTC).replace(microsecond=value.microsecond - micros)
+    except OverflowError as exc:  # year 9999 with a negative offset, year 1 with a positive
+        raise ValueError("is outside the range of datetimes") from exc
+
+
+def _bounded_millis(value: datetime) -> datetime:
+    """A park event's time: in the years of the contract (checked before the conversion)."""
+    _in_years(value)
+    return _millis(value)
 
 
 EventId = Annotated[str, AfterValidator(_uuid_text)]
 Timestamp = Annotated[AwareDatetime, AfterValidator(_millis)]
+EventTimestamp = Annotated[AwareDatetime, AfterValidator(_bounded_millis)]
+"""The timestamps of park events (alerts keep Timestamp: their times are the detector's)."""
+Day = Annotated[date, AfterValidator(_bounded_date)]
 
 
 class OrderStatus(StrEnum):
@@ -125,29 +198,30 @@ class Record(BaseModel):
 
     @abstractmethod
     def key(self) -> str:
-        """The Kafka key of the record (DESIGN §3)."""
+        """The Kafka key of the record: the entity id (`park_id|category|week_start` for
+        capacity), so that every event of one entity lands on one partition, in order."""
 
 
 # Nested records are validated TypedDicts, not models: a nested model costs as much to
 # validate as the rest of the event, and a dict is what the Avro encoder takes anyway.
 @with_config(ConfigDict(extra="forbid"))
 class Money(TypedDict):
-    amount: Amount
+    amount: MoneyAmount
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class Checkpoint(TypedDict):
     name: Text
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
 
 class ParkEvent(Record):
     """Fields every park event carries."""
 
     event_id: EventId
-    event_time: Timestamp
+    event_time: EventTimestamp
     source_park: ParkId
 
 
@@ -160,9 +234,9 @@ class OrderEvent(ParkEvent):
     supplier_park: ParkId
     sku: Text
     category: Category
-    quantity: Amount
-    unit: Annotated[str, StringConstraints(min_length=1, max_length=16)]
-    due_date: date
+    quantity: Measure
+    unit: Unit
+    due_date: Day
     value: Money | None = None
 
     def key(self) -> str:
@@ -173,15 +247,15 @@ class ShipmentEvent(ParkEvent):
     schema_name: ClassVar[str] = "ShipmentEvent"
 
     shipment_id: Ident
-    order_ids: Annotated[list[Ident], Field(max_length=1000)]
+    order_ids: Annotated[list[Ident], Field(max_length=MAX_ORDER_IDS)]
     status: ShipmentStatus
     mode: TransportMode
     origin_park: ParkId
     destination_park: ParkId
     corridor: CorridorId
     checkpoint: Checkpoint | None = None
-    planned_arrival: Timestamp
-    estimated_arrival: Timestamp | None = None
+    planned_arrival: EventTimestamp
+    estimated_arrival: EventTimestamp | None = None
 
     def key(self) -> str:
         return self.shipment_id
@@ -192,11 +266,11 @@ class CapacityEvent(ParkEvent):
 
     park_id: ParkId
     category: Category
-    week_start: date
-    actual_capacity: Amount
-    maximum_capacity: Amount | None = None
-    unit: Annotated[str, StringConstraints(min_length=1, max_length=16)]
-    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    week_start: Day
+    actual_capacity: Measure
+    maximum_capacity: Measure | None = None
+    unit: Unit
+    reason: Reason | None = None
 
     @field_validator("week_start")
     @classmethod

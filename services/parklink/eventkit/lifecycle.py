@@ -4,6 +4,7 @@ its own log, wait for its readiness URL, stop its process group, read its log ta
 
 from __future__ import annotations
 
+import ctypes
 import os
 import random
 import signal
@@ -110,11 +111,35 @@ def stop_group(pid: int, port: int | None = None, timeout_s: float = 20.0) -> No
         time.sleep(0.1)
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_guard(parent: int) -> Callable[[], None]:
+    """In the child before exec (Linux): SIGTERM when the parent dies, however it dies (even
+    by SIGKILL); and at once if it is already gone."""
+
+    def guard() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+            os._exit(70)  # cannot promise to die with the parent: do not start at all
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return guard
+
+
 def spawn_module(
-    module: str, env: Mapping[str, str], log_path: Path, *args: str
+    module: str,
+    env: Mapping[str, str],
+    log_path: Path,
+    *args: str,
+    die_with_parent: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """`python -m <module>` in its own session, `env` added to ours, output to `log_path`."""
+    """`python -m <module>` in its own session (its own process group: a Ctrl-C reaches only
+    its supervisor, which stops the parts in order), `env` added to ours, output to
+    `log_path`. With `die_with_parent` (Linux) the child gets SIGTERM when this process dies."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    guard = _parent_death_guard(os.getpid()) if die_with_parent and HAS_PDEATHSIG else None
     with log_path.open("ab") as out:
         return subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-m", module, *args],
@@ -123,7 +148,11 @@ def spawn_module(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=guard,
         )
+
+
+HAS_PDEATHSIG = sys.platform.startswith("linux")
 
 
 def wait_ready(

@@ -1,15 +1,19 @@
-"""The Avro schemas of `schemas/*.avsc`, the single source of truth, loaded and parsed once."""
+"""The Avro schemas of `schemas/*.avsc`, the single source of truth, loaded and parsed once,
+and their registration with a schema registry."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from fastavro import parse_schema
 
+from parklink.eventkit.catalog import Catalog
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.paths import SCHEMAS_DIR
+from parklink.eventkit.registry_client import RegistryClient, RegistryError
 
 
 @cache
@@ -38,3 +42,40 @@ def parsed_schema(name: str) -> Any:
 
 def schema_names() -> list[str]:
     return sorted(p.stem for p in SCHEMAS_DIR.glob("*.avsc"))
+
+
+@dataclass(frozen=True)
+class Registered:
+    record: str
+    subject: str
+    schema_id: int
+    version: int
+
+
+def register_schemas(
+    client: RegistryClient, catalog: Catalog, topic_prefix: str
+) -> tuple[list[Registered], list[str]]:
+    """Register every record of `schemas/` under the subject of the topic that carries it
+    (topic-name strategy); returns what was registered and the records no topic carries.
+    Idempotent; ParkLinkError naming the record when the registry finds it incompatible."""
+    done: list[Registered] = []
+    skipped: list[str] = []
+    for name in schema_names():
+        try:
+            spec = catalog.by_value(name)
+        except ParkLinkError:
+            skipped.append(name)
+            continue
+        subject = spec.subject(topic_prefix)
+        text = schema_text(name)
+        try:
+            client.register(subject, text)
+            found = client.lookup_version(subject, text)
+        except RegistryError as exc:
+            if exc.code == 409:
+                raise ParkLinkError(
+                    f"{name} is incompatible with what {subject} holds: {exc}"
+                ) from exc
+            raise
+        done.append(Registered(name, subject, int(found["id"]), int(found["version"])))
+    return done, skipped

@@ -125,10 +125,6 @@ class Serializer(Generic[R]):
         self._header: bytes | None = None
 
     @property
-    def schema_id(self) -> int:
-        return int(HEADER.unpack(self.header)[1])
-
-    @property
     def header(self) -> bytes:
         if self._header is None:
             schema_id = self._registry.register(self.subject, schema_text(self.model.schema_name))
@@ -145,6 +141,26 @@ class Serializer(Generic[R]):
         return self.header + body
 
 
+class WriterSchemas:
+    """The parsed writer schemas by id, fetched from the registry once each: the one cache of
+    every deserializer that reads by schema id."""
+
+    def __init__(self, registry: SchemaSource) -> None:
+        self._registry = registry
+        self._parsed: dict[int, Any] = {}
+
+    def __getitem__(self, schema_id: int) -> Any:
+        writer = self._parsed.get(schema_id)
+        if writer is None:
+            try:
+                text = self._registry.schema_by_id(schema_id)
+            except ParkLinkError as exc:
+                raise UnknownSchemaId(f"schema id {schema_id} unknown to the registry") from exc
+            writer = parse_schema(json.loads(text))
+            self._parsed[schema_id] = writer
+        return writer
+
+
 class Deserializer(Generic[R]):
     """Confluent-framed bytes -> validated model, resolving the writer's schema (by id) to
     this code's reader schema, so records written with an older or newer compatible schema
@@ -152,20 +168,8 @@ class Deserializer(Generic[R]):
 
     def __init__(self, registry: SchemaSource, model: type[R]) -> None:
         self.model = model
-        self._registry = registry
         self._reader = parsed_schema(model.schema_name)
-        self._writers: dict[int, Any] = {}
-
-    def _writer(self, schema_id: int) -> Any:
-        writer = self._writers.get(schema_id)
-        if writer is None:
-            try:
-                text = self._registry.schema_by_id(schema_id)
-            except ParkLinkError as exc:
-                raise UnknownSchemaId(f"schema id {schema_id} unknown to the registry") from exc
-            writer = parse_schema(json.loads(text))
-            self._writers[schema_id] = writer
-        return writer
+        self._writers = WriterSchemas(registry)
 
     def decode_dict(
         self,
@@ -177,7 +181,7 @@ class Deserializer(Generic[R]):
     ) -> dict[str, Any]:
         try:
             schema_id, body = split_frame(data)
-            return decode_body(self._writer(schema_id), self._reader, body)
+            return decode_body(self._writers[schema_id], self._reader, body)
         except SerdeError as exc:
             raise type(exc)(str(exc), topic=topic, partition=partition, offset=offset) from exc
         except (EOFError, ValueError, TypeError, IndexError, KeyError, struct.error) as exc:
@@ -213,18 +217,11 @@ class GenericDeserializer:
     """Bytes -> plain dict with the writer's own schema (for `parklink subscribe`)."""
 
     def __init__(self, registry: SchemaSource) -> None:
-        self._registry = registry
-        self._writers: dict[int, Any] = {}
+        self._writers = WriterSchemas(registry)
 
     def deserialize(self, data: bytes | None) -> dict[str, Any]:
         schema_id, body = split_frame(data)
-        writer = self._writers.get(schema_id)
-        if writer is None:
-            try:
-                writer = parse_schema(json.loads(self._registry.schema_by_id(schema_id)))
-            except ParkLinkError as exc:
-                raise UnknownSchemaId(f"schema id {schema_id} unknown to the registry") from exc
-            self._writers[schema_id] = writer
+        writer = self._writers[schema_id]
         try:
             return decode_body(writer, writer, body)
         except (EOFError, ValueError, TypeError, IndexError, struct.error) as exc:

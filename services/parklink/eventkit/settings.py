@@ -35,6 +35,17 @@ class Settings(BaseSettings):
     def bootstrap_servers(self) -> list[str]:
         return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
 
+    # Bounds of event_time where events enter the network (gateway, SDK; docs/bounds.md).
+    event_time_skew_s: float = Field(
+        600.0, ge=0, le=86_400, description="How far in the future an event_time may be."
+    )
+    event_time_horizon_s: float = Field(
+        30 * 86_400.0,
+        gt=0,
+        le=366 * 86_400.0,
+        description="How old an event_time may be when the event is published.",
+    )
+
 
 S = TypeVar("S", bound=BaseSettings)
 

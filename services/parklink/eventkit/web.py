@@ -1,19 +1,81 @@
-"""HTTP pieces every FastAPI service shares: /healthz, /readyz, /metrics and the JSON error
-body of DESIGN §6 (`{"error": {"code", "message", "details"}}`)."""
+"""HTTP pieces every FastAPI service shares: /healthz, /readyz, /metrics, and the one JSON
+error body `{"error": {"code", "message", "details"}}` with the handlers that make every
+refusal (including FastAPI's and Starlette's own, and an unexpected exception) answer with it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from parklink.eventkit.metrics import render
 
+log = logging.getLogger(__name__)
+
 ReadyCheck = Callable[[], Awaitable[dict[str, str]]]
 """Returns a map of dependency -> problem; empty when ready."""
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "unavailable",
+}
+"""The error code of a status when the refusal does not name a more precise one."""
+
+
+class ErrorDetail(BaseModel):
+    index: int | None = Field(None, description="Position of the item in a batch, if any.")
+    path: str = Field("", description="Field path inside the item, e.g. value.currency.")
+    message: str = Field(description="What is wrong there.")
+    type: str | None = Field(None, description="Machine-readable kind of the problem.")
+    rule: str | None = Field(None, description="The rule broken (party rules, bounds).")
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Machine-readable error code, e.g. invalid_events.")
+    message: str = Field(description="One sentence a person can act on.")
+    details: list[ErrorDetail]
+
+
+class ErrorBody(BaseModel):
+    """Every error of every ParkLink HTTP service has this body."""
+
+    error: ErrorInfo
+
+
+class ApiError(Exception):
+    """A refusal with its status and error fields; raise it from a route, or return
+    `.response()`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details = details or []
+        self.headers = headers
+
+    def response(self) -> JSONResponse:
+        return error_response(self.status, self.code, self.message, self.details, self.headers)
 
 
 def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
@@ -30,21 +92,96 @@ def error_response(
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
+def error_doc(text: str) -> dict[str, Any]:
+    """An OpenAPI `responses` entry for a refusal with the shared error body."""
+    return {"model": ErrorBody, "description": text}
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "index": None,
+            "path": ".".join(str(p) for p in err.get("loc", ())),
+            "message": str(err.get("msg", "")),
+            "type": err.get("type"),
+        }
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error of `app` the shared JSON body: ApiError, HTTPException (404, 405 ...),
+    request validation (400 for a body that is not JSON, 422 otherwise) and any unexpected
+    exception (500, logged with its traceback, never a plain-text page)."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> Response:
+        return exc.response()
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request: Request, exc: HTTPException) -> Response:
+        code = STATUS_CODES.get(exc.status_code, "http_error")
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
+        details = _validation_details(exc)
+        if any(d["type"] == "json_invalid" for d in details):
+            return error_response(400, "bad_json", "the request body is not valid JSON", details)
+        return error_response(422, "invalid_request", "the request is not valid", details)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return error_response(500, "internal", "internal error; the log has the details")
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok")
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ready, or not ready")
+    problems: dict[str, str] = Field(
+        default_factory=dict, description="What is missing, by dependency."
+    )
+
+
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
 def ops_router(registry: CollectorRegistry, ready: ReadyCheck) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", summary="Liveness: the process is up")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> Health:
+        return Health(status="ok")
 
-    @router.get("/readyz", summary="Readiness: Kafka and the registry are reachable")
+    @router.get(
+        "/readyz",
+        summary="Readiness: Kafka and the registry are reachable",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Not ready: see `problems`."}},
+    )
     async def readyz() -> JSONResponse:
         problems = await ready()
         if problems:
-            return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
-        return JSONResponse({"status": "ready"})
+            body = Readiness(status="not ready", problems=problems)
+            return JSONResponse(body.model_dump(), status_code=503)
+        return JSONResponse(Readiness(status="ready").model_dump())
 
-    @router.get("/metrics", summary="Prometheus metrics")
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The Prometheus text exposition format.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics() -> Response:
         body, content_type = render(registry)
         return Response(body, media_type=content_type)

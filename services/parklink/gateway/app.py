@@ -1,5 +1,5 @@
 """The gateway's wiring: FastAPI routes over the ingest rules, the Kafka sink, tokens, rate
-limits and metrics; `main()` runs it under uvicorn until SIGTERM/SIGINT, then flushes."""
+limits and metrics; `main()` serves it until SIGTERM/SIGINT, then flushes the producer."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, Protocol
 
-import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException
 
-from parklink.eventkit.contracts import PARK_EVENT_MODELS, ParkEvent
-from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.logs import configure_logging
+from parklink.eventkit import service
+from parklink.eventkit.bounds import TimeBounds
+from parklink.eventkit.contracts import PARK_EVENT_MODELS, ParkEvent, now_utc
+from parklink.eventkit.encoding import EventEncoder
+from parklink.eventkit.errors import DeliveryFailed
 from parklink.eventkit.metrics import (
     GATEWAY_EVENTS_ACCEPTED,
     GATEWAY_EVENTS_REJECTED,
@@ -31,9 +31,8 @@ from parklink.eventkit.metrics import (
     new_registry,
 )
 from parklink.eventkit.registry_client import RegistryClient
-from parklink.eventkit.settings import load_settings
 from parklink.eventkit.tokens import TokenStore
-from parklink.eventkit.web import error_response, ops_router
+from parklink.eventkit.web import error_doc, error_response, install_error_handlers, ops_router
 from parklink.gateway.asyncapi import asyncapi_document
 from parklink.gateway.config import GatewaySettings
 from parklink.gateway.ingest import (
@@ -47,8 +46,6 @@ from parklink.gateway.ingest import (
 )
 from parklink.gateway.ratelimit import RateLimiter
 from parklink.gateway.sink import KafkaSink
-from parklink.publisher.encoding import EventEncoder
-from parklink.publisher.errors import DeliveryFailed
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +59,17 @@ request (acks=all); on `503` nothing of the request counts as accepted.
 
 **Retries are safe.** Resending a request with the same `event_id`s may write the events to
 Kafka a second time, but the network de-duplicates by `event_id`: the detector ignores an
-`event_id` it has seen, so a repeated event changes nothing (DESIGN §4). Always retry a 503 or
-a timeout with the same body.
+`event_id` it has seen, so a repeated event changes nothing. Always retry a 503 or a timeout
+with the same body.
+
+A park speaks only for itself: it publishes an order only as its buyer or supplier (PLACED,
+AMENDED, CANCELLED from the buyer; CONFIRMED, FULFILLED from the supplier), a shipment only as
+its origin or destination, capacity only for itself (403). Every field is bounded and
+`event_time` may be at most a few minutes ahead and some days old (422; the limits are
+settings, see docs/bounds.md).
 
 Errors are JSON `{"error": {"code", "message", "details"}}`; for 403 and 422 each detail names
-the item's `index` in the batch and the field `path` inside it.
+the item's `index` in the batch and the field `path` inside it; a 403 detail also the `rule`.
 """
 
 
@@ -85,39 +88,24 @@ class Accepted(BaseModel):
     event_ids: list[str] = Field(description="Their event ids, in request order.")
 
 
-class ErrorDetail(BaseModel):
-    index: int | None = Field(None, description="Position of the item in the batch.")
-    path: str = Field("", description="Field path inside the item, e.g. value.currency.")
-    message: str
-    type: str | None = None
-
-
-class ErrorInfo(BaseModel):
-    code: str
-    message: str
-    details: list[ErrorDetail]
-
-
-class ErrorBody(BaseModel):
-    error: ErrorInfo
-
-
-def _error_doc(text: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": text}
-
+SECURITY_SCHEME = "parkToken"
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _error_doc("The body is not valid JSON."),
-    401: _error_doc("No, unknown or revoked bearer token."),
-    403: _error_doc("An operator token, or an event of another park (source_park / park_id)."),
-    413: _error_doc("Body larger than the limit, or more events than the batch limit."),
-    415: _error_doc("Content-Type is not application/json."),
-    422: _error_doc("Schema violations, each with the item index and field path."),
-    429: _error_doc("The park's event rate limit; see the Retry-After header."),
-    503: _error_doc("Kafka or the schema registry unavailable; nothing was accepted."),
+    400: error_doc("The body is not valid JSON."),
+    401: error_doc("No, unknown or revoked bearer token."),
+    403: error_doc(
+        "An operator token, an event of another park (source_park / park_id), or an event "
+        "the park is not a party to (each detail has the item's index and the rule)."
+    ),
+    413: error_doc("Body larger than the limit, or more events than the batch limit."),
+    415: error_doc("Content-Type is not application/json."),
+    422: error_doc(
+        "Schema or bounds violations (docs/bounds.md), e.g. an event_time more than the "
+        "allowed skew ahead or older than the horizon; each with the item index and field path."
+    ),
+    429: error_doc("The park's event rate limit; see the Retry-After header."),
+    503: error_doc("Kafka or the schema registry unavailable; nothing was accepted."),
 }
-
-_STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -137,6 +125,7 @@ def create_app(
     tokens: TokenStore,
     sink: Sink,
     clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], datetime] = now_utc,
 ) -> FastAPI:
     registry = new_registry("gateway")
     accepted = counter(
@@ -156,6 +145,7 @@ def create_app(
     )
     limiter = RateLimiter(settings.gateway_rate_per_s, settings.gateway_rate_burst)
     limit = settings.gateway_max_body_bytes
+    bounds = TimeBounds.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -175,14 +165,7 @@ def create_app(
     )
     app.include_router(ops_router(registry, sink.ready))
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        code = _STATUS_CODES.get(exc.status_code, "error")
-        return error_response(exc.status_code, code, str(exc.detail))
-
-    @app.exception_handler(RequestValidationError)
-    async def _request_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_request", "the request is malformed", [])
+    install_error_handlers(app)
 
     def ingest(kind: str) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def handler(request: Request) -> JSONResponse:
@@ -192,7 +175,7 @@ def create_app(
                 check_content_type(request.headers.get("content-type"))
                 check_declared_length(request.headers.get("content-length"), limit)
                 items = parse_items(await read_limited(request, limit), settings.gateway_max_batch)
-                events = admit(kind, items, park)
+                events = admit(kind, items, park, wall_clock(), bounds)
                 wait = limiter.take(park, len(events), clock())
                 if wait:
                     raise Rejection(
@@ -244,6 +227,7 @@ def create_app(
             "de-duplicates by `event_id`.",
             tags=["events"],
             openapi_extra={
+                "security": [{SECURITY_SCHEME: []}],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -261,7 +245,7 @@ def create_app(
                             }
                         }
                     },
-                }
+                },
             },
         )
 
@@ -279,7 +263,15 @@ def create_app(
                 description=app.description,
                 routes=app.routes,
             )
-            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            components = doc.setdefault("components", {})
+            components["securitySchemes"] = {
+                SECURITY_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A park token: `parklink token issue --park ID`.",
+                }
+            }
+            schemas = components.setdefault("schemas", {})
             for model in PARK_EVENT_MODELS.values():
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(schema.pop("$defs", {}))
@@ -301,26 +293,20 @@ def build(settings: GatewaySettings) -> FastAPI:
     return create_app(settings, tokens, sink)
 
 
-def main() -> None:
-    try:
-        settings = load_settings(GatewaySettings)
-    except ParkLinkError as exc:
-        raise SystemExit(f"error: {exc}") from exc
-    configure_logging(settings.log_level, settings.log_format)
-    app = build(settings)
+def serve(settings: GatewaySettings) -> None:
     log.info(
-        "gateway on http://%s:%d (Kafka %s, registry %s, topics %s*)",
-        settings.gateway_host,
-        settings.gateway_port,
+        "gateway: Kafka %s, registry %s, topics %s*",
         settings.kafka_bootstrap,
         settings.registry_url,
         settings.topic_prefix,
     )
-    uvicorn.run(
-        app,
-        host=settings.gateway_host,
-        port=settings.gateway_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=30,
+    service.serve(
+        build(settings),
+        settings.gateway_host,
+        settings.gateway_port,
+        graceful_s=settings.gateway_graceful_s,
     )
+
+
+def main() -> None:
+    service.main(GatewaySettings, serve)

@@ -24,6 +24,13 @@ class GatewaySettings(Settings):
         10.0, ge=2, le=300, description="How long Kafka may take to acknowledge a request."
     )
 
+    gateway_graceful_s: float = Field(
+        30.0,
+        ge=1,
+        le=600,
+        description="How long requests in flight may take to finish when the gateway stops.",
+    )
+
     @model_validator(mode="after")
     def _burst_fits_batch(self) -> GatewaySettings:
         if self.gateway_rate_burst < self.gateway_max_batch:

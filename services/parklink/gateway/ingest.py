@@ -1,30 +1,39 @@
 """What the gateway decides about a request before Kafka sees it: who sent it, whether the body
 is JSON of the right shape and size, whether every event is valid and the park's own. No I/O;
-each refusal is a `Rejection` carrying the HTTP status and the DESIGN §6 error fields."""
+each refusal is a `Rejection`: the HTTP status and the fields of the shared JSON error body
+(`code`, `message`, `details`)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import ParkEvent
+from parklink.eventkit.errors import EventRejected, ForeignPark
 from parklink.eventkit.tokens import Principal, Role, TokenError, TokenStore
-from parklink.publisher.errors import EventRejected, ForeignPark
-from parklink.publisher.validation import check_own_park, validate_batch
+from parklink.eventkit.validation import admit as admit_batch
+from parklink.eventkit.web import ApiError
 
 JSON_TYPES = ("application/json",)
 
 
-@dataclass
-class Rejection(Exception):
-    status: int
-    code: str
-    message: str
-    details: list[Any] = field(default_factory=list)
-    headers: dict[str, str] | None = None
-    events: int = 1
-    """How many events the request held, when known (for the rejected-events metric)."""
+class Rejection(ApiError):
+    """A refused request; `events` is how many events it held, when known (for the
+    rejected-events metric)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+        events: int = 1,
+    ) -> None:
+        super().__init__(status, code, message, details, headers)
+        self.events = events
 
 
 def bearer(header: str | None) -> str | None:
@@ -94,6 +103,9 @@ def parse_items(body: bytes, max_batch: int) -> list[Any]:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Rejection(400, "bad_json", f"request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        # An event is at most three levels deep; thousands of nested arrays are an attack.
+        raise Rejection(400, "bad_json", "request body is nested too deeply") from exc
     if isinstance(doc, dict):
         return [doc]
     if not isinstance(doc, list):
@@ -113,11 +125,13 @@ def parse_items(body: bytes, max_batch: int) -> list[Any]:
     return doc
 
 
-def admit(kind: str, items: list[Any], park: str) -> list[ParkEvent]:
-    """The events as models if they are all the park's own and all valid (403 / 422)."""
+def admit(
+    kind: str, items: list[Any], park: str, now: datetime, bounds: TimeBounds
+) -> list[ParkEvent]:
+    """The events as models if the park may publish every one and every one is valid and
+    within bounds (403 / 422)."""
     try:
-        check_own_park(kind, items, park)
-        return validate_batch(kind, items)
+        return admit_batch(kind, items, park, now, bounds)
     except ForeignPark as exc:
         raise Rejection(403, "foreign_park", str(exc), exc.details, events=len(items)) from exc
     except EventRejected as exc:

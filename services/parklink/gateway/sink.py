@@ -16,10 +16,9 @@ from kafka.errors import KafkaError
 
 from parklink.eventkit import bus
 from parklink.eventkit.contracts import PARK_EVENT_MODELS, ParkEvent
-from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.encoding import EventEncoder
+from parklink.eventkit.errors import DeliveryFailed, ParkLinkError
 from parklink.eventkit.registry_client import RegistryClient, RegistryError
-from parklink.publisher.encoding import EventEncoder
-from parklink.publisher.errors import DeliveryFailed
 
 log = logging.getLogger(__name__)
 

@@ -1,26 +1,29 @@
 """`parklink up`: Kafka, topics, registry and schemas, tokens, then gateway, detector, console
 and simulator as child processes, each waited for until ready; one short block of addresses.
-In the foreground until Ctrl-C or SIGTERM (then everything stops in reverse order), or
-`--detach`ed with the pids in `<state>/run.json` for `parklink down`."""
+In the foreground until Ctrl-C, SIGTERM, SIGHUP or a closed stdout (then everything stops in
+reverse order), or `--detach`ed with the pids in `<state>/run.json` for `parklink down`.
+A foreground network dies with its supervisor even when that is killed outright: each part
+has a parent-death guard, and a watchdog stops what the run file still lists (Kafka too)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from parklink.eventkit import lifecycle
+from parklink.eventkit import lifecycle, service
 from parklink.eventkit.bus import wait_for_kafka
-from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.catalog import Catalog, load_catalog
 from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.logs import configure_logging
+from parklink.eventkit.registry_client import RegistryClient
+from parklink.eventkit.schemas import register_schemas
 from parklink.eventkit.settings import load_settings
 from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.config import KafkaLocalSettings
@@ -35,8 +38,11 @@ from parklink.simulator.geography import PARKS
 log = logging.getLogger(__name__)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 class Interrupted(BaseException):
-    """Ctrl-C or SIGTERM: stop what was started."""
+    """Ctrl-C, SIGTERM, SIGHUP or a closed stdout: stop what was started."""
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -44,29 +50,45 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def say(text: str) -> None:
-    print(text, flush=True)
+    """One line for the user. When nobody reads them any more (`parklink up | head -1`),
+    the rest go nowhere and the network stops, as it does for Ctrl-C."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        raise Interrupted("stdout closed") from None
 
 
 class Network:
-    def __init__(self, settings: OrchestratorSettings, simulator: bool) -> None:
+    def __init__(
+        self, settings: OrchestratorSettings, simulator: bool, foreground: bool = True
+    ) -> None:
         self.settings = settings
         self.simulator = simulator
+        self.foreground = foreground
         self.state_dir = settings.state_dir.resolve()
         self.logs = self.state_dir / "logs"
         self.running: list[Running] = []
         self.kafka: LocalKafka | None = None  # set when this run started Kafka
         self.bootstrap = ""
+        self.watchdog: int | None = None  # the write end of the watchdog's pipe
 
     # -- start --------------------------------------------------------------------------------
     def start(self) -> str:
         """Start everything; returns the operator token."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._refuse_second_network()
+        if self.foreground:
+            self.watchdog = supervisor.start_watchdog(self.state_dir, self.logs)
         self.bootstrap = self._kafka()
+        self._record()
         parts = plan(self.settings, self.state_dir, self.bootstrap, os.environ, self.simulator)
         self._check_ports(parts)
         say("applying the topic catalog ...")
-        apply_catalog(load_catalog(), self.bootstrap.split(","), self.settings.topic_prefix)
+        catalog = load_catalog()
+        apply_catalog(catalog, self.bootstrap.split(","), self.settings.topic_prefix)
         tokens = credentials.ensure(
             self.state_dir,
             self.state_dir / "demo-tokens.json",
@@ -75,7 +97,7 @@ class Network:
         )
         by_name = {p.name: p for p in parts}
         self._launch([by_name["registry"]])
-        self._register_schemas(by_name["registry"])
+        self._register_schemas(by_name["registry"], catalog)
         self._launch([by_name[n] for n in ("gateway", "detector", "console")])
         if self.simulator:
             self._launch([by_name["simulator"]])
@@ -111,9 +133,10 @@ class Network:
             say(f"reusing the local Kafka already running at {bootstrap}")
             return bootstrap
         say(f"starting Apache Kafka {kafka.version} (KRaft); jars cached in {kafka.libs} ...")
-        bootstrap = kafka.up(1)
+        # Recorded before it starts: whatever ends this run from here on stops it too.
         self.kafka = kafka
-        return bootstrap
+        self._record()
+        return kafka.up(1)
 
     def _check_ports(self, parts: list[Part]) -> None:
         taken = [p for p in parts if lifecycle.port_open(p.port)]
@@ -130,27 +153,25 @@ class Network:
         started = []
         for part in parts:
             say(f"starting the {part.name} on {part.url} ...")
-            running = supervisor.start(part, self.logs)
+            running = supervisor.start(part, self.logs, die_with_parent=self.foreground)
             self.running.append(running)
             started.append(running)
             self._record()
         for running in started:
             supervisor.wait_ready(running, self.settings.up_ready_timeout_s)
 
-    def _register_schemas(self, registry: Part) -> None:
+    def _register_schemas(self, registry: Part, catalog: Catalog) -> None:
         say("registering schemas/ with the registry ...")
-        env = {**os.environ, **registry.env}
-        proc = subprocess.run(
-            [sys.executable, "-m", "parklink.cli", "schemas", "register"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        client = RegistryClient(registry.env["PARKLINK_REGISTRY_URL"])
+        try:
+            done, skipped = register_schemas(client, catalog, self.settings.topic_prefix)
+        finally:
+            client.close()
         with (self.logs / "setup.log").open("a", encoding="utf-8") as out:
-            out.write(proc.stdout + proc.stderr)
-        if proc.returncode != 0:
-            raise ParkLinkError(f"registering the schemas failed:\n{proc.stdout}{proc.stderr}")
+            out.writelines(f"{r.subject} -> id {r.schema_id}, version {r.version}\n" for r in done)
+            out.writelines(
+                f"skipped {name}: no topic of the catalog carries it\n" for name in skipped
+            )
 
     def _record(self) -> None:
         supervisor.write_run_file(
@@ -180,7 +201,7 @@ class Network:
     def stop(self) -> None:
         for running in reversed(self.running):
             say(f"stopping the {running.part.name} ...")
-            lifecycle.stop_group(running.pid, running.part.port, self.settings.up_stop_timeout_s)
+            lifecycle.stop_group(running.pid, running.part.port, running.part.stop_timeout_s)
         self.running.clear()
         if self.kafka is not None:
             say("stopping Kafka ...")
@@ -214,10 +235,9 @@ def banner(network: Network, operator_token: str, detach: bool) -> str:
     return "\n".join(lines)
 
 
-def up(args: argparse.Namespace) -> int:
-    settings = load_settings(OrchestratorSettings)
-    network = Network(settings, simulator=not args.no_simulator)
-    previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+def up(args: argparse.Namespace, settings: OrchestratorSettings) -> int:
+    network = Network(settings, simulator=not args.no_simulator, foreground=not args.detach)
+    previous = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
     try:
         token = network.start()
         say(banner(network, token, args.detach))
@@ -226,10 +246,12 @@ def up(args: argparse.Namespace) -> int:
         network.watch()
         return 0
     except Interrupted:
-        say("\nstopping ...")
+        with contextlib.suppress(Interrupted):
+            say("\nstopping ...")
         return 0
     except BaseException:
-        say("the start failed; stopping what was started ...")
+        with contextlib.suppress(Interrupted):
+            say("the start failed; stopping what was started ...")
         raise
     finally:
         # A second Ctrl-C must not leave half the network behind.
@@ -239,10 +261,11 @@ def up(args: argparse.Namespace) -> int:
             network.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if network.watchdog is not None:
+            os.close(network.watchdog)  # nothing left for it to stop: it exits
 
 
-def down(args: argparse.Namespace) -> int:
-    settings = load_settings(OrchestratorSettings)
+def down(settings: OrchestratorSettings) -> int:
     state_dir = settings.state_dir.resolve()
     doc = supervisor.read_run_file(state_dir)
     if doc is None:
@@ -252,7 +275,8 @@ def down(args: argparse.Namespace) -> int:
     for part in reversed(parts):
         if supervisor.runs_module(part["pid"], part["module"]):
             say(f"stopping the {part['name']} (pid {part['pid']}) ...")
-            lifecycle.stop_group(part["pid"], part.get("port"), settings.up_stop_timeout_s)
+            timeout = float(part.get("stop_timeout_s", settings.up_stop_timeout_s))
+            lifecycle.stop_group(part["pid"], part.get("port"), timeout)
     if doc.get("kafka_started"):
         say("stopping Kafka ...")
         LocalKafka(load_settings(KafkaLocalSettings, state_dir=state_dir)).down()
@@ -274,9 +298,4 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m parklink.orchestrator")
     add_up_arguments(parser)
     args = parser.parse_args(argv)
-    configure_logging("INFO")
-    try:
-        sys.exit(up(args))
-    except ParkLinkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
+    service.main(OrchestratorSettings, lambda settings: up(args, settings))

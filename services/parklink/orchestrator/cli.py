@@ -29,12 +29,16 @@ def register(subparsers: Any) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from parklink.eventkit import service
     from parklink.orchestrator.app import up
+    from parklink.orchestrator.config import OrchestratorSettings
 
-    return up(args)
+    return service.run(OrchestratorSettings, lambda settings: up(args, settings))
 
 
-def _down(args: argparse.Namespace) -> int:
+def _down(_args: argparse.Namespace) -> int:
+    from parklink.eventkit import service
     from parklink.orchestrator.app import down
+    from parklink.orchestrator.config import OrchestratorSettings
 
-    return down(args)
+    return service.run(OrchestratorSettings, down)

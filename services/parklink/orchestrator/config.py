@@ -21,6 +21,14 @@ class OrchestratorSettings(Settings):
     up_stop_timeout_s: float = Field(
         20.0, gt=0, description="How long each part may take to stop before it is killed."
     )
+    gateway_graceful_s: float = Field(
+        30.0,
+        ge=1,
+        le=600,
+        description="The gateway's graceful shutdown (its PARKLINK_GATEWAY_GRACEFUL_S): the "
+        "gateway is given that long, and its producer's flush, before it is killed.",
+    )
+    gateway_produce_timeout_s: float = Field(10.0, ge=2, le=300)
     demo_scenarios: str = Field(
         " ".join(DEMO_MIX), description="Scenarios the demo's simulator injects."
     )

@@ -18,6 +18,8 @@ class Part:
     port: int
     port_setting: str
     env: dict[str, str] = field(default_factory=dict)
+    stop_timeout_s: float = 20.0
+    """How long it may take to stop after SIGTERM before it is killed."""
 
     @property
     def url(self) -> str:
@@ -63,7 +65,16 @@ def plan(
         **demo_env(settings, environ),
     }
     names = ORDER if simulator else ORDER[:-1]
+    # The gateway finishes the requests in flight, then flushes its producer.
+    gateway_stop = settings.gateway_graceful_s + settings.gateway_produce_timeout_s + 10
     return [
-        Part(name, f"parklink.{name}", ports[name], f"PARKLINK_{name.upper()}_PORT", shared)
+        Part(
+            name,
+            f"parklink.{name}",
+            ports[name],
+            f"PARKLINK_{name.upper()}_PORT",
+            shared,
+            max(settings.up_stop_timeout_s, gateway_stop if name == "gateway" else 0.0),
+        )
         for name in names
     ]

@@ -1,7 +1,8 @@
-"""Publishing park events: the SDK for parks with Kafka access (`Publisher`) and the validation
-and framing the HTTP gateway shares with it."""
+"""The publisher SDK for parks with Kafka access (`Publisher`). The validation, framing and
+error types it applies are the shared library's (`parklink.eventkit`), the same the HTTP
+gateway applies; the errors are re-exported here for the SDK's users."""
 
-from parklink.publisher.errors import (
+from parklink.eventkit.errors import (
     DeliveryFailed,
     EventRejected,
     ForeignPark,

@@ -6,6 +6,11 @@ the HTTP hop.
     with Publisher("127.0.0.1:9092", "http://127.0.0.1:8081", park_id="CN-QD-SCODA") as pub:
         pub.publish(order_event)           # an OrderEvent, ShipmentEvent or CapacityEvent
         pub.publish({...}, kind="orders")  # or a dict, validated like the gateway does
+
+Events are refused before anything is sent, as the gateway refuses them: ForeignPark when
+they are not this park's to publish (another source_park, a party rule), EventRejected when
+they break the contract, its field bounds or the time bounds (`time_bounds`, by default
+event_time at most 10 minutes ahead and 30 days old; docs/bounds.md).
         pub.flush()                        # waits for acks=all; DeliveryFailed if not
 
 Records are batched by the producer (linger/batch size); `publish` only validates, encodes and
@@ -18,20 +23,23 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.bus import producer
-from parklink.eventkit.contracts import PARK_ID_PATTERN, ParkEvent
+from parklink.eventkit.contracts import PARK_ID_PATTERN, ParkEvent, now_utc
+from parklink.eventkit.encoding import EventEncoder
+from parklink.eventkit.errors import DeliveryFailed, PublishError
+from parklink.eventkit.parties import check_own_park
 from parklink.eventkit.registry_client import RegistryClient, RegistryError
 from parklink.eventkit.serde import SchemaSource
-from parklink.publisher.encoding import EventEncoder
-from parklink.publisher.errors import DeliveryFailed, ForeignPark, PublishError
-from parklink.publisher.validation import check_own_park, validate_batch
+from parklink.eventkit.validation import admit_events, validate_batch
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +57,16 @@ class Publisher:
         topic_prefix: str = "alliance.",
         *,
         delivery_timeout_s: float = 30.0,
+        time_bounds: TimeBounds | None = None,
+        clock: Callable[[], datetime] = now_utc,
         kafka_producer: KafkaProducer | None = None,
         **producer_overrides: Any,
     ) -> None:
         if not re.fullmatch(PARK_ID_PATTERN, park_id):
             raise PublishError(f"{park_id!r} is not a park id (like CN-QD-SCODA)")
         self.park_id = park_id
+        self._bounds = time_bounds or TimeBounds()
+        self._clock = clock
         servers = bootstrap.split(",") if isinstance(bootstrap, str) else list(bootstrap)
         self._own_registry = isinstance(registry, str)
         self._registry: SchemaSource = (
@@ -98,16 +110,7 @@ class Publisher:
             check_own_park(kind, docs, self.park_id)
             validated = iter(validate_batch(kind, docs))
             models = [e if isinstance(e, ParkEvent) else next(validated) for e in events]
-        foreign = [
-            {"index": i, "path": "source_park", "message": f"source_park is {m.source_park!r}"}
-            for i, m in enumerate(models)
-            if m.source_park != self.park_id
-        ]
-        if foreign:
-            raise ForeignPark(
-                f"{len(foreign)} event(s) speak for another park than {self.park_id}", foreign
-            )
-        return models
+        return admit_events(models, self.park_id, self._clock(), self._bounds)
 
     def _send(self, event: ParkEvent) -> None:
         try:

@@ -6,25 +6,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import secrets
-import signal
 import uuid
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from parklink.eventkit import service
+from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import now_utc
 from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.logs import configure_logging
 from parklink.eventkit.metrics import new_registry
-from parklink.eventkit.settings import load_settings
-from parklink.eventkit.web import error_response, ops_router
+from parklink.eventkit.web import ApiError, install_error_handlers, ops_router
 from parklink.simulator import credentials
 from parklink.simulator.config import SimulatorSettings
 from parklink.simulator.geography import PARKS
@@ -75,7 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="status/metrics port (0 = none; default 6068)")
 
 
-def settings_from(args: argparse.Namespace) -> SimulatorSettings:
+def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the flags override."""
     overrides: dict[str, Any] = {
         "simulator_rate": args.rate,
         "simulator_speed": args.speed,
@@ -91,7 +89,7 @@ def settings_from(args: argparse.Namespace) -> SimulatorSettings:
         overrides["simulator_direct"] = True
     if args.scenario:
         overrides["simulator_scenarios"] = " ".join(args.scenario)
-    return load_settings(SimulatorSettings, **{k: v for k, v in overrides.items() if v is not None})
+    return {k: v for k, v in overrides.items() if v is not None}
 
 
 def build_sink(settings: SimulatorSettings) -> Sink:
@@ -103,7 +101,12 @@ def build_sink(settings: SimulatorSettings) -> Sink:
 
 def _publishing_sink(settings: SimulatorSettings) -> Sink:
     if settings.simulator_direct:
-        return DirectSink(settings.bootstrap_servers, settings.registry_url, settings.topic_prefix)
+        return DirectSink(
+            settings.bootstrap_servers,
+            settings.registry_url,
+            settings.topic_prefix,
+            TimeBounds.from_settings(settings),
+        )
     parks = [p.park_id for p in PARKS]
     if settings.simulator_tokens_file is not None:
         tokens = credentials.load(settings.simulator_tokens_file)
@@ -117,6 +120,7 @@ def _publishing_sink(settings: SimulatorSettings) -> Sink:
 
 def create_web(runner: Runner, sink: Sink, registry: Any) -> FastAPI:
     app = FastAPI(title="ParkLink simulator", docs_url=None, redoc_url=None)
+    install_error_handlers(app)
 
     async def ready() -> dict[str, str]:
         problems = await sink.problems()
@@ -147,9 +151,7 @@ def create_web(runner: Runner, sink: Sink, registry: Any) -> FastAPI:
     @app.post("/v1/scenarios/{name}", status_code=201, summary="Inject a scenario now")
     async def inject(name: str) -> Any:
         if name not in SCENARIOS:
-            return error_response(
-                404, "unknown_scenario", f"no scenario {name!r}", sorted(SCENARIOS)
-            )
+            raise ApiError(404, "unknown_scenario", f"no scenario {name!r}", sorted(SCENARIOS))
         return JSONResponse(_injection(runner.trigger(name)), status_code=201)
 
     return app
@@ -162,14 +164,6 @@ def _injection(injection: Any) -> dict[str, Any]:
             doc[key] = doc[key].isoformat()
     doc["expected_alerts"] = [str(a) for a in doc["expected_alerts"]]
     return doc
-
-
-class _Server(uvicorn.Server):
-    """Signals are the simulator's to handle (it drains its queues first)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 async def run(settings: SimulatorSettings, duration_s: float | None = None) -> Stats:
@@ -210,31 +204,20 @@ async def run(settings: SimulatorSettings, duration_s: float | None = None) -> S
         ", ".join(settings.scenario_texts()) or "none",
         "with the SDK to Kafka" if settings.simulator_direct else f"to {settings.gateway_url}",
     )
-    stop = asyncio.Event()
-    server: _Server | None = None
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    tasks: list[asyncio.Task[Any]] = []
-    if settings.simulator_port:
-        config = uvicorn.Config(
-            create_web(runner, sink, registry),
-            host=settings.simulator_host,
-            port=settings.simulator_port,
-            log_config=None,
-            access_log=False,
-        )
-        server = _Server(config)
-        tasks.append(asyncio.create_task(server.serve()))
-    try:
-        return await runner.run(stop, duration_s)
-    finally:
-        if server is not None:
-            server.should_exit = True
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await sink.aclose()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+    with service.stop_event() as stop:
+        web: asyncio.Task[None] | None = None
+        if settings.simulator_port:
+            app = create_web(runner, sink, registry)
+            web = asyncio.create_task(
+                service.serve_until(app, settings.simulator_host, settings.simulator_port, stop)
+            )
+        try:
+            return await runner.run(stop, duration_s)
+        finally:
+            stop.set()
+            if web is not None:
+                await asyncio.gather(web, return_exceptions=True)
+            await sink.aclose()
 
 
 def summary(stats: Stats, rate: float, lag_warn_s: float) -> list[str]:
@@ -254,20 +237,23 @@ def summary(stats: Stats, rate: float, lag_warn_s: float) -> list[str]:
 
 
 def simulate(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
-    stats = asyncio.run(run(settings, args.duration))
-    for line in summary(stats, settings.simulator_rate, settings.simulator_lag_warn_s):
-        print(line)
-    return 1 if stats.refused or stats.unpublished else 0
+    """`parklink simulate`: run, then say what became of the events."""
+
+    def body(settings: SimulatorSettings) -> int:
+        stats = asyncio.run(run(settings, args.duration))
+        for line in summary(stats, settings.simulator_rate, settings.simulator_lag_warn_s):
+            print(line)
+        return 1 if stats.refused or stats.unpublished else 0
+
+    return service.run(SimulatorSettings, body, **overrides_from(args))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m parklink.simulator")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        settings = settings_from(args)
-        configure_logging(settings.log_level, settings.log_format)
+
+    def body(settings: SimulatorSettings) -> None:
         asyncio.run(run(settings, args.duration))
-    except ParkLinkError as exc:
-        raise SystemExit(f"error: {exc}") from exc
+
+    service.main(SimulatorSettings, body, **overrides_from(args))

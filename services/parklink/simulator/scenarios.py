@@ -1,7 +1,7 @@
 """Named disruptions the simulator injects, on a schedule or on demand. Each one writes the
-events that make the detector's rules (DESIGN §5) fire for real: delays past 24 h on one
-corridor, a capacity declaration below 70 % of the previous one for a week with open orders,
-orders beyond a supplier's declared capacity, a park that stops publishing."""
+events that make the detector's disruption rules (docs/architecture.md) fire for real: delays
+past 24 h on one corridor, a capacity declaration below 70 % of the previous one for a week
+with open orders, orders beyond a supplier's declared capacity, a park that stops publishing."""
 
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ def border_jam(world: World, at: datetime, occurrence: int, options: ScenarioOpt
             delivered + HOUR,
             "orders",
             OrderEvent,
-            source_park=lane.destination,
+            source_park=lane.origin,
             order_id=order_id,
             status=OrderStatus.FULFILLED,
             buyer_park=lane.destination,

@@ -6,7 +6,7 @@ ones). `RecordingSink` writes what was acknowledged to a JSON-lines file (`--rec
 Sending again after backpressure is exact for a 429 or 503 (the gateway took nothing), but not
 after an ambiguous failure (the connection broke or timed out after the request went out, or
 Kafka acknowledged part of an SDK batch): the same events may then be written twice. That is
-safe: they keep their event_ids and the network de-duplicates by event_id (DESIGN §4)."""
+safe: they keep their event_ids, and the detector ignores an event_id it has already seen."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from typing import IO, Protocol
 
 import httpx
 
+from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import ParkEvent
-from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.errors import DeliveryFailed, ParkLinkError, PublishError
 from parklink.publisher import Publisher
-from parklink.publisher.errors import DeliveryFailed, PublishError
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +111,17 @@ class DirectSink:
     delivery failure the park's publisher is replaced: an idempotent producer whose batches
     expired may keep a stale sequence state, and a fresh one reconnects cleanly."""
 
-    def __init__(self, bootstrap: list[str], registry_url: str, topic_prefix: str) -> None:
+    def __init__(
+        self,
+        bootstrap: list[str],
+        registry_url: str,
+        topic_prefix: str,
+        time_bounds: TimeBounds | None = None,
+    ) -> None:
         self._bootstrap = bootstrap
         self._registry_url = registry_url
         self._prefix = topic_prefix
+        self._bounds = time_bounds
         self._publishers: dict[str, Publisher] = {}
 
     def _publish(self, park_id: str, events: list[ParkEvent]) -> None:
@@ -122,7 +129,11 @@ class DirectSink:
             pub = self._publishers.get(park_id)
             if pub is None:
                 pub = Publisher(
-                    self._bootstrap, self._registry_url, park_id=park_id, topic_prefix=self._prefix
+                    self._bootstrap,
+                    self._registry_url,
+                    park_id=park_id,
+                    topic_prefix=self._prefix,
+                    time_bounds=self._bounds,
                 )
                 self._publishers[park_id] = pub
             pub.publish_many(events)

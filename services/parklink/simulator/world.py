@@ -380,7 +380,7 @@ class World:
                 quantity = _round(quantity * self.rng.uniform(0.8, 1.2), product.unit)
                 order(when, buyer, OrderStatus.AMENDED, quantity)
         delivered = self.ship(lane, [order_id], departure, booked_after=confirmed)
-        order(delivered + HOUR, buyer, OrderStatus.FULFILLED, quantity)
+        order(delivered + HOUR, supplier, OrderStatus.FULFILLED, quantity)
         return order_id
 
     def shipment_fields(

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import broker_unavailable, free_port, run_parklink
+from conftest import broker_unavailable, run_parklink
 
-from parklink.eventkit.lifecycle import free_port_pair, pid_alive, port_open
+from parklink.eventkit.lifecycle import free_port, free_port_pair, pid_alive, port_open
 
 pytestmark = pytest.mark.broker
 

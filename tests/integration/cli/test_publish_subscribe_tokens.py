@@ -9,6 +9,8 @@ import factories
 import pytest
 from conftest import run_parklink
 
+from parklink.eventkit.contracts import now_utc
+
 pytestmark = pytest.mark.broker
 
 PARK = "KZ-ALA-IPA"
@@ -39,7 +41,11 @@ def test_publish_reports_bad_lines_and_subscribe_prints_the_good_ones(
         "PARKLINK_TOPIC_PREFIX": topic_prefix,
         "PARKLINK_STATE_DIR": str(tmp_path),
     }
-    good = [factories.order(source_park=PARK, order_id=f"PO-{i}").to_json() for i in range(5)]
+    now = now_utc()
+    good = [
+        factories.order(source_park=PARK, order_id=f"PO-{i}", event_time=now).to_json()
+        for i in range(5)
+    ]
     lines = [json.dumps(e) for e in good]
     lines.insert(2, json.dumps({**good[0], "quantity": -1}))  # line 3
     lines.insert(4, "{not json")  # line 5
@@ -51,7 +57,7 @@ def test_publish_reports_bad_lines_and_subscribe_prints_the_good_ones(
     assert "line 3: quantity" in done.stderr
     assert "line 5: not JSON" in done.stderr
     assert "line 8:" in done.stderr
-    assert "5 accepted, 3 rejected of 8 lines" in done.stdout
+    assert "5 published, 3 refused, 0 left unpublished of 8 lines" in done.stdout
     sub = run_parklink(env, "subscribe", "orders", "--from-beginning", "--max", "5")
     assert sub.returncode == 0, sub.stderr
     printed = [json.loads(line) for line in sub.stdout.splitlines()]

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]
 from confluent_kafka import Consumer, Producer
 
 from parklink.eventkit import bus
@@ -67,8 +67,9 @@ def test_kafka_python_to_aiokafka_to_confluent(
     try:
         for _ in range(40):
             msg = consumer.poll(0.5)
-            if msg is not None and msg.error() is None:
-                got.append(msg.value())
+            value = msg.value() if msg is not None and msg.error() is None else None
+            if value is not None:
+                got.append(value)
             if len(got) == 10:
                 break
     finally:

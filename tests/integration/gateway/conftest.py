@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import free_port, start_service, stop_service
+from conftest import start_service, stop_service
 from kafka import TopicPartition
 
 from parklink.eventkit.bus import consumer
+from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.tokens import Role, TokenStore
 
 PARK = "KZ-ALA-IPA"

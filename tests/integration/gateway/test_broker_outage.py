@@ -12,11 +12,12 @@ from pathlib import Path
 import factories
 import httpx
 import pytest
-from conftest import free_port, free_port_pair, start_service, stop_service
+from conftest import start_service, stop_service
 from integration.gateway.conftest import PARK, gateway_env, issue_park_token
 
 from parklink.eventkit.bus import wait_for_kafka
 from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.lifecycle import free_port, free_port_pair
 from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.config import KafkaLocalSettings
 from parklink.kafkalocal.runner import LocalKafka

@@ -4,6 +4,7 @@ right keys, decodable by standard Confluent clients; what it refuses writes noth
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import factories
@@ -15,13 +16,21 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from integration.gateway.conftest import PARK, RunningGateway
 
+from parklink.eventkit.contracts import now_utc
 from parklink.eventkit.tokens import Role, TokenStore
 
 pytestmark = pytest.mark.broker
 
 
-def _orders(n: int) -> list[dict[str, Any]]:
-    return [factories.order(source_park=PARK, order_id=f"PO-{i:04d}").to_json() for i in range(n)]
+def _orders(n: int, **over: Any) -> list[dict[str, Any]]:
+    """Orders PARK places now (within the gateway's time bounds)."""
+    now = now_utc()
+    fields: dict[str, Any] = {"event_time": now, "due_date": (now + timedelta(days=14)).date()}
+    fields.update(over)
+    return [
+        factories.order(source_park=PARK, order_id=f"PO-{i:04d}", **fields).to_json()
+        for i in range(n)
+    ]
 
 
 def _read_all(gw: RunningGateway, registry_url: str, kind: str, expect: int) -> list[Any]:
@@ -37,7 +46,7 @@ def _read_all(gw: RunningGateway, registry_url: str, kind: str, expect: int) -> 
     )
     kafka.subscribe([topic])
     out: list[Any] = []
-    idle = 0
+    idle = 0.0
     try:
         while idle < 10:
             msg = kafka.poll(1.0)
@@ -46,7 +55,9 @@ def _read_all(gw: RunningGateway, registry_url: str, kind: str, expect: int) -> 
                 continue
             assert msg.error() is None, msg.error()
             ctx = SerializationContext(topic, MessageField.VALUE)
-            out.append((msg.key().decode(), decode(msg.value(), ctx)))
+            key = msg.key()
+            assert key is not None
+            out.append((key.decode(), decode(msg.value(), ctx)))
     finally:
         kafka.close()
     return out
@@ -111,6 +122,32 @@ def _bad_requests(gw: RunningGateway) -> list[tuple[str, int, dict[str, Any]]]:
             {"content": b"[" + b" " * (20 * 1024 * 1024) + b"]", "headers": gw.headers},
         ),
         ("one bad in 500", 422, {"json": batch, "headers": auth}),
+        # A park speaks only for itself: 403, whatever else the batch holds.
+        ("not the buyer's status", 403, {"json": _orders(3, status="CONFIRMED"), "headers": auth}),
+        ("not a party", 403, {"json": _orders(1, buyer_park="UZ-TAS-NAVOI"), "headers": auth}),
+        # Bounds: 422.
+        (
+            "from the future",
+            422,
+            {"json": _orders(1, event_time=now_utc() + timedelta(hours=1)), "headers": auth},
+        ),
+        (
+            "too old",
+            422,
+            {"json": _orders(1, event_time=now_utc() - timedelta(days=40)), "headers": auth},
+        ),
+        (
+            "year 9999",
+            422,
+            {"json": {**ok, "event_time": "9999-12-31T23:00:00-05:00"}, "headers": auth},
+        ),
+        ("huge quantity", 422, {"json": [ok, {**ok, "quantity": 1.7e308}], "headers": auth}),
+        ("NUL in an id", 422, {"json": {**ok, "order_id": "PO-\u0000"}, "headers": auth}),
+        (
+            "10,000 nested arrays",
+            400,
+            {"content": b"[" * 10_000 + b"]" * 10_000, "headers": gw.headers},
+        ),
     ]
     return cases
 
@@ -126,6 +163,12 @@ def test_every_bad_request_gets_its_status_and_writes_nothing(gateway: RunningGa
             if status == 422 and label == "one bad in 500":
                 assert error["details"][0]["index"] == 499
                 assert error["details"][0]["path"] == "quantity"
+            if label == "not the buyer's status":
+                assert [(d["index"], d["rule"]) for d in error["details"]] == [
+                    (i, "order-status-side") for i in range(3)
+                ]
+            if label == "huge quantity":
+                assert [(d["index"], d["path"]) for d in error["details"]] == [(1, "quantity")]
     assert gateway.end_offsets("orders") == before
 
 

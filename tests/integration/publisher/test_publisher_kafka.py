@@ -1,5 +1,5 @@
 """The SDK against a real broker and registry: what it publishes decodes back to the same
-events, keyed as DESIGN §3 says."""
+events, keyed by their entity (capacity: park_id|category|week_start)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import factories
 import pytest
 
 from parklink.eventkit.bus import consumer
-from parklink.eventkit.contracts import CapacityEvent
+from parklink.eventkit.contracts import CapacityEvent, now_utc
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Deserializer
 from parklink.publisher import EventRejected, Publisher
@@ -21,7 +21,9 @@ def test_published_events_decode_back_with_their_keys(
     kafka_bootstrap: str, registry_url: str, topic_prefix: str
 ) -> None:
     events = [
-        factories.capacity(week_start=f"2026-12-{day:02d}", actual_capacity=100 + day)
+        factories.capacity(
+            week_start=f"2026-12-{day:02d}", actual_capacity=100 + day, event_time=now_utc()
+        )
         for day in (7, 14, 21)
     ]
     with Publisher(kafka_bootstrap, registry_url, PARK, topic_prefix) as pub:

@@ -124,7 +124,7 @@ def assert_exactly_once(
     run: SimulatorRun, topics: dict[str, list[tuple[str, dict[str, Any]]]], expected: int
 ) -> None:
     """Every event the simulator generated was acknowledged, and is on its topic exactly once,
-    under the key of DESIGN §3; nothing else is there."""
+    under its entity's key (order, shipment, or park|category|week); nothing else is there."""
     recorded = run.recorded()
     assert run.count("generated") == run.count("published") == len(recorded) == expected
     assert run.count("refused") == run.count("not published") == 0

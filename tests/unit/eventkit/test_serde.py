@@ -49,7 +49,7 @@ def test_round_trip_and_frame_layout(schemas: MemorySchemas) -> None:
     ser = Serializer(schemas, OrderEvent, "alliance.orders.v1-value")
     data = ser.serialize(order)
     assert data[0] == 0
-    assert struct.unpack(">I", data[1:5])[0] == ser.schema_id == 100
+    assert struct.unpack(">I", data[1:5])[0] == 100
     assert Deserializer(schemas, OrderEvent).deserialize(data) == order
     assert GenericDeserializer(schemas).deserialize(data)["order_id"] == "PO-1001"
 

@@ -1,10 +1,12 @@
-"""The gateway's HTTP behaviour with a stand-in for Kafka: every refusal has its status, a
-DESIGN §6 body and sends nothing; the documents describe the API and the topics."""
+"""The gateway's HTTP behaviour with a stand-in for Kafka: every refusal has its status, the
+JSON error body {"error": {"code", "message", "details"}} and sends nothing; the documents
+describe the API and the topics."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +16,15 @@ from fastapi.testclient import TestClient
 
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import ParkEvent
+from parklink.eventkit.errors import DeliveryFailed
 from parklink.eventkit.schemas import schema_dict
 from parklink.eventkit.tokens import Role, TokenStore
 from parklink.gateway.app import create_app
 from parklink.gateway.config import GatewaySettings
-from parklink.publisher.errors import DeliveryFailed
 
 PARK = "KZ-ALA-IPA"
+NOW = factories.T0 + timedelta(hours=1)
+"""The gateway's wall clock: the sample events happened in the hours before."""
 
 
 class FakeSink:
@@ -51,7 +55,8 @@ class Gateway:
         self.sink = FakeSink()
         self.now = 0.0
         settings = GatewaySettings(state_dir=tmp, topic_prefix="t.", **limits)
-        self.client = TestClient(create_app(settings, self.tokens, self.sink, lambda: self.now))
+        app = create_app(settings, self.tokens, self.sink, lambda: self.now, lambda: NOW)
+        self.client = TestClient(app)
 
     def post(self, kind: str, body: Any, token: str | None = "", **kw: Any) -> Any:
         headers = {"Content-Type": "application/json"}
@@ -137,6 +142,126 @@ def test_bad_requests_are_refused_with_a_reason_and_send_nothing(gw: Gateway) ->
     assert gw.sink.published == []
     metrics = gw.client.get("/metrics").text
     assert 'reason="invalid_events"' in metrics
+
+
+def _token(gw: Gateway, park: str) -> str:
+    return gw.tokens.issue(Role.PARK, park)
+
+
+def test_a_park_publishes_only_what_it_is_a_party_to(gw: Gateway) -> None:
+    """403 with the item's index and the rule broken; nothing of the batch is sent."""
+    isb = _token(gw, "PK-ISB-SEZ")
+    khr = _token(gw, "KZ-KHR-ICBC")
+    sh1 = factories.SHIPMENT
+    cases: list[tuple[str, Any, str | None, str, str]] = [
+        # (kind, body, token, rule, path): the token's park is PARK unless given
+        (
+            "shipments",
+            {**sh1, "source_park": "PK-ISB-SEZ", "status": "DELIVERED"},
+            isb,
+            "shipment-party",
+            "source_park",
+        ),
+        ("shipments", {**sh1, "source_park": "KZ-KHR-ICBC"}, khr, "shipment-party", "source_park"),
+        ("orders", _order(buyer_park="UZ-TAS-NAVOI"), None, "order-party", "source_park"),
+        ("orders", _order(status="CONFIRMED"), None, "order-status-side", "status"),
+        ("orders", _order(status="FULFILLED"), None, "order-status-side", "status"),
+        ("capacity", {**factories.CAPACITY, "source_park": PARK}, None, "own-park", "park_id"),
+        ("orders", _order(source_park="CN-QD-SCODA"), None, "own-park", "source_park"),
+    ]
+    for kind, body, token, rule, path in cases:
+        details = _error(gw.post(kind, body, token=token or ""), 403, "foreign_park")["details"]
+        assert [(d["index"], d["rule"], d["path"]) for d in details] == [(0, rule, path)], body
+    supplier = _token(gw, "CN-QD-SCODA")
+    batch = [_order(source_park="CN-QD-SCODA", status=s) for s in ("CONFIRMED", "FULFILLED")]
+    batch.append(_order(source_park="CN-QD-SCODA", status="CANCELLED"))
+    error = _error(gw.post("orders", batch, token=supplier), 403, "foreign_park")
+    assert [(d["index"], d["rule"]) for d in error["details"]] == [(2, "order-status-side")]
+    assert "index 2" in error["message"]
+    assert gw.sink.published == []
+    # The same parties may say what is theirs to say.
+    assert gw.post("orders", batch[:2], token=supplier).status_code == 202
+    assert gw.post("orders", _order(status="AMENDED")).status_code == 202
+    assert (
+        gw.post("shipments", {**sh1, "source_park": "CN-QD-SCODA"}, token=supplier).status_code
+        == 202
+    )
+
+
+def test_event_time_out_of_bounds_is_422_with_its_path(gw: Gateway) -> None:
+    for when in (NOW + timedelta(minutes=11), NOW - timedelta(days=30, minutes=1)):
+        batch = [_order(), _order(event_time=when.isoformat())]
+        details = _error(gw.post("orders", batch), 422, "invalid_events")["details"]
+        assert [(d["index"], d["path"], d["type"]) for d in details] == [
+            (1, "event_time", "event_time_out_of_bounds")
+        ]
+    far = {**_order(), "event_time": "9999-12-31T23:00:00-05:00"}
+    assert _error(gw.post("orders", far), 422, "invalid_events")["details"][0]["path"] == (
+        "event_time"
+    )
+    assert (
+        gw.post("orders", _order(event_time=(NOW + timedelta(minutes=9)).isoformat())).status_code
+        == 202
+    )
+    assert (
+        gw.post("orders", _order(event_time=(NOW - timedelta(days=29)).isoformat())).status_code
+        == 202
+    )
+
+
+def test_the_skew_and_the_horizon_are_settings(tmp_path: Path) -> None:
+    g = Gateway(tmp_path, event_time_skew_s=3600, event_time_horizon_s=3600)
+    with g.client:
+        assert (
+            g.post(
+                "orders", _order(event_time=(NOW + timedelta(minutes=50)).isoformat())
+            ).status_code
+            == 202
+        )
+        _error(
+            g.post("orders", _order(event_time=(NOW - timedelta(hours=2)).isoformat())),
+            422,
+            "invalid_events",
+        )
+
+
+def test_crafted_input_gets_the_json_error_never_a_500(gw: Gateway) -> None:
+    deep = b"[" * 10_000 + b"]" * 10_000
+    _error(gw.post("orders", deep), 400, "bad_json")
+    ok = _order()
+    cap = {**factories.CAPACITY, "source_park": "CN-QD-SCODA"}
+    supplier = _token(gw, "CN-QD-SCODA")
+    cases: list[tuple[str, dict[str, Any], str, str]] = [
+        ("orders", {**ok, "quantity": 1.7e308}, "", "quantity"),
+        ("orders", {**ok, "quantity": 1e-300}, "", "quantity"),
+        ("orders", {**ok, "order_id": "PO-\u0000-1"}, "", "order_id"),
+        ("orders", {**ok, "sku": "a\u001bb"}, "", "sku"),
+        ("orders", {**ok, "sku": "x" * 201}, "", "sku"),
+        ("orders", {**ok, "value": {"amount": 1e16, "currency": "CNY"}}, "", "value.amount"),
+        ("orders", {**ok, "due_date": "9999-12-31"}, "", "due_date"),
+        ("orders", {**ok, "due_date": "2100-01-01"}, "", "due_date"),
+        ("capacity", {**cap, "actual_capacity": 5e-324}, supplier, "actual_capacity"),
+        ("capacity", {**cap, "week_start": "1999-12-27"}, supplier, "week_start"),
+        ("shipments", {**factories.SHIPMENT, "order_ids": ["PO-1"] * 1001}, "", "order_ids"),
+        (
+            "shipments",
+            {**factories.SHIPMENT, "checkpoint": {"name": "x", "lat": 91, "lon": 0}},
+            "",
+            "checkpoint.lat",
+        ),
+        (
+            "shipments",
+            {**factories.SHIPMENT, "planned_arrival": "0001-01-01T00:00:00+05:00"},
+            "",
+            "planned_arrival",
+        ),
+    ]
+    for kind, body, token, path in cases:
+        resp = gw.post(kind, body, token=token)
+        details = _error(resp, 422, "invalid_events")["details"]
+        assert details[0]["index"] == 0
+        assert details[0]["path"] == path, (path, details)
+    assert gw.sink.published == []
 
 
 def test_a_body_over_the_limit_is_refused_unread(tmp_path: Path) -> None:

@@ -32,3 +32,10 @@ def test_demo_shortcuts_never_override_what_the_user_set() -> None:
     env = plan(settings(), Path("/s"), "b:1", user)[0].env
     assert "PARKLINK_SILENT_WARNING_SECONDS" not in env
     assert "PARKLINK_SIMULATOR_SCENARIOS" not in env
+
+
+def test_the_gateway_is_given_its_graceful_shutdown_before_it_is_killed() -> None:
+    parts = {p.name: p for p in plan(settings(gateway_graceful_s=45), Path("/s"), "b:1", {})}
+    gateway = parts["gateway"]
+    assert gateway.stop_timeout_s > 45 + 10  # its requests in flight, then its producer's flush
+    assert parts["console"].stop_timeout_s == settings().up_stop_timeout_s

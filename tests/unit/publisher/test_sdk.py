@@ -1,16 +1,34 @@
 """The Publisher's behaviour around validation, framing and delivery, with fakes."""
 
+from datetime import timedelta
+
 import factories
 import pytest
 from unit.publisher.fakes import FakeProducer, FakeRegistry
 
+from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import OrderEvent
 from parklink.eventkit.serde import Deserializer
 from parklink.publisher import DeliveryFailed, EventRejected, ForeignPark, Publisher, PublishError
 
+NOW = factories.T0 + timedelta(hours=1)
 
-def _publisher(producer: FakeProducer, registry: FakeRegistry, park: str = "KZ-ALA-IPA"):
-    return Publisher("127.0.0.1:1", registry, park, "x.", kafka_producer=producer)  # type: ignore[arg-type]
+
+def _publisher(
+    producer: FakeProducer,
+    registry: FakeRegistry,
+    park: str = "KZ-ALA-IPA",
+    bounds: TimeBounds | None = None,
+) -> Publisher:
+    return Publisher(
+        "127.0.0.1:1",
+        registry,
+        park,
+        "x.",
+        time_bounds=bounds,
+        clock=lambda: NOW,
+        kafka_producer=producer,
+    )
 
 
 def test_publish_frames_keys_and_routes_to_the_kind_topic() -> None:
@@ -60,3 +78,29 @@ def test_flush_names_the_events_kafka_did_not_take() -> None:
 def test_park_id_must_look_like_one() -> None:
     with pytest.raises(PublishError, match="park id"):
         _publisher(FakeProducer(), FakeRegistry(), park="qingdao")
+
+
+def test_the_sdk_refuses_what_the_gateway_refuses() -> None:
+    producer = FakeProducer()
+    pub = _publisher(producer, FakeRegistry(), park="PK-ISB-SEZ")
+    foreign_shipment = {**factories.SHIPMENT, "source_park": "PK-ISB-SEZ", "status": "DELIVERED"}
+    with pytest.raises(ForeignPark) as err:
+        pub.publish(foreign_shipment, kind="shipments")
+    assert [(d["index"], d["rule"]) for d in err.value.details] == [(0, "shipment-party")]
+    buyer = _publisher(producer, FakeRegistry())
+    with pytest.raises(ForeignPark) as err:
+        buyer.publish_many([factories.order(), factories.order(status="CONFIRMED")])
+    assert [(d["index"], d["rule"], d["path"]) for d in err.value.details] == [
+        (1, "order-status-side", "status")
+    ]
+    late = factories.order(event_time=NOW - timedelta(days=31))
+    with pytest.raises(EventRejected) as rejected:
+        buyer.publish_many([factories.order(), late])
+    assert [(d["index"], d["path"]) for d in rejected.value.details] == [(1, "event_time")]
+    with pytest.raises(EventRejected) as rejected:
+        buyer.publish({**factories.ORDER, "quantity": 1.7e308}, kind="orders")
+    assert rejected.value.details[0]["path"] == "quantity"
+    assert producer.sent == []
+    lenient = _publisher(producer, FakeRegistry(), bounds=TimeBounds(horizon=timedelta(days=60)))
+    lenient.publish(late)
+    assert lenient.flush() == 1

@@ -5,8 +5,9 @@ import math
 import factories
 import pytest
 
-from parklink.publisher.errors import EventRejected, ForeignPark, UnknownKind
-from parklink.publisher.validation import check_own_park, field_path, validate_batch
+from parklink.eventkit.errors import EventRejected, ForeignPark, UnknownKind
+from parklink.eventkit.parties import check_own_park
+from parklink.eventkit.validation import field_path, validate_batch
 
 
 def test_valid_batch_gives_models_in_order() -> None:

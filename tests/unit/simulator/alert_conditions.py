@@ -1,5 +1,6 @@
-"""The conditions of DESIGN §5, restated plainly over a list of emitted events, so the tests
-check that the simulator's events really meet them (not how the detector implements them)."""
+"""The conditions of the five disruption rules (docs/architecture.md), restated plainly over
+a list of emitted events, so the tests check that the simulator's events really meet them
+(not how the detector implements them)."""
 
 from __future__ import annotations
 

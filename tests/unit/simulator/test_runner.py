@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from parklink.eventkit.contracts import ParkEvent
+from parklink.eventkit.errors import DeliveryFailed
 from parklink.eventkit.metrics import new_registry
-from parklink.publisher.errors import DeliveryFailed
 from parklink.simulator import sinks
 from parklink.simulator.app import create_web, summary
 from parklink.simulator.runner import Runner, Stats

@@ -7,6 +7,7 @@ from unit.simulator import alert_conditions as rules
 
 from parklink.eventkit.contracts import CapacityEvent
 from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.parties import party_problem
 from parklink.simulator.scenarios import (
     ScenarioOptions,
     ScenarioSpec,
@@ -108,3 +109,17 @@ def test_scheduled_scenarios_are_deterministic_and_repeat_with_other_targets() -
     assert first == injected(11)
     assert len(first) == 10
     assert first[0] == ("border-jam", "QD-KHR-ALA-RAIL")
+
+
+def test_every_event_of_every_scenario_is_its_source_parks_to_publish() -> None:
+    w = world()
+    emitted: list[Emission] = w.advance(w.sim_time(30))
+    for name in ("border-jam", "capacity-outage", "demand-surge", "park-offline"):
+        trigger(w, name, w.now, OPTIONS)
+    emitted += w.advance(w.now + timedelta(hours=30))
+    assert {e.kind for e in emitted} == {"orders", "shipments", "capacity"}
+    broken = [(e.kind, e.event.source_park, party_problem(e.event)) for e in emitted]
+    assert [b for b in broken if b[2] is not None] == []
+    statuses = {(e.kind, str(getattr(e.event, "status", ""))) for e in emitted}
+    assert ("orders", "FULFILLED") in statuses
+    assert ("shipments", "DELIVERED") in statuses

@@ -1,5 +1,6 @@
-"""Park events -> Kafka records: the topic of each kind, the key of DESIGN §3 and the
-Confluent-framed Avro value (schema id from the registry, registered on first use)."""
+"""Park events -> Kafka records: the topic of each kind, the record key (the entity id; for
+capacity `park_id|category|week_start`) and the Confluent-framed Avro value (schema id from the
+registry, registered on first use). Shared by the HTTP gateway and the publisher SDK."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Sequence
 from parklink.eventkit.catalog import Catalog, load_catalog
 from parklink.eventkit.contracts import PARK_EVENT_MODELS, ParkEvent
 from parklink.eventkit.serde import SchemaSource, Serializer
-from parklink.publisher.validation import model_of
+from parklink.eventkit.validation import model_of
 
 KafkaRecord = tuple[bytes, bytes]
 """(key, value) as they go on the wire."""
@@ -19,7 +20,6 @@ class EventEncoder:
         self, registry: SchemaSource, topic_prefix: str, catalog: Catalog | None = None
     ) -> None:
         catalog = catalog or load_catalog()
-        self.topic_prefix = topic_prefix
         self._topics = {kind: catalog[kind].topic(topic_prefix) for kind in PARK_EVENT_MODELS}
         self._serializers: dict[str, Serializer[ParkEvent]] = {
             kind: Serializer(registry, model, catalog[kind].subject(topic_prefix))
@@ -31,16 +31,9 @@ class EventEncoder:
         model_of(kind)
         return self._topics[kind]
 
-    def kind_of(self, event: ParkEvent) -> str:
-        return self._kinds[type(event)]
-
     def prepare(self, kind: str) -> None:
         """Fetch the schema id now (raises RegistryError if the registry cannot be reached)."""
         _ = self._serializers[kind].header
-
-    def encode(self, event: ParkEvent) -> KafkaRecord:
-        serializer = self._serializers[self._kinds[type(event)]]
-        return event.key().encode(), serializer.serialize(event)
 
     def encode_for(self, event: ParkEvent) -> tuple[bytes, bytes, str]:
         """(key, value, topic) of one event of any kind."""

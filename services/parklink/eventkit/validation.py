@@ -1,20 +1,22 @@
 """Turning what a park sends into contract models: the one validation the gateway and the SDK
-share. No I/O. A batch is all or nothing: any bad item rejects the whole batch, and every
-problem is reported with the item's index and the field path inside it."""
+share (`admit`): the park's own events only, the contract with its field bounds, the party
+rules, the time bounds. No I/O (the clock is passed in). A batch is all or nothing: any bad
+item rejects the whole batch, and every problem is reported with the item's index and the
+field path inside it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from parklink.eventkit.bounds import TimeBounds, check_event_times
 from parklink.eventkit.contracts import PARK_EVENT_MODELS, ParkEvent
-from parklink.publisher.errors import EventRejected, ForeignPark, UnknownKind
-
-MAX_DETAILS = 100
-"""A batch of 10,000 broken events must not produce a 10,000-line error body."""
+from parklink.eventkit.errors import MAX_DETAILS, EventRejected, UnknownKind
+from parklink.eventkit.parties import check_own_park, check_parties
 
 KINDS = tuple(PARK_EVENT_MODELS)
 
@@ -40,31 +42,6 @@ def field_path(loc: Sequence[int | str]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
-
-
-def check_own_park(kind: str, items: Sequence[Any], park: str) -> None:
-    """Refuse items that speak for another park (raises ForeignPark). Runs before validation:
-    whatever else is wrong with it, an event on behalf of another park is not this park's to
-    send. Items whose park fields are missing or not strings are left to validation."""
-    fields = ("source_park", "park_id") if kind == "capacity" else ("source_park",)
-    details = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            continue
-        for name in fields:
-            value = item.get(name)
-            if isinstance(value, str) and value != park:
-                details.append(
-                    {
-                        "index": index,
-                        "path": name,
-                        "message": f"{name} is {value!r} but this publisher is park {park!r}",
-                    }
-                )
-    if details:
-        raise ForeignPark(
-            f"{len(details)} event(s) speak for another park than {park}", details[:MAX_DETAILS]
-        )
 
 
 def validate_batch(kind: str, items: list[Any]) -> list[ParkEvent]:
@@ -99,6 +76,26 @@ def validate_batch(kind: str, items: list[Any]) -> list[ParkEvent]:
 
 def validate_one(kind: str, item: Any) -> ParkEvent:
     return validate_batch(kind, [item])[0]
+
+
+def admit(
+    kind: str, items: list[Any], park: str, now: datetime, bounds: TimeBounds
+) -> list[ParkEvent]:
+    """Raw items of one kind from `park` as models, if every one may enter the network:
+    ForeignPark (403) for another park's event or a broken party rule, EventRejected (422)
+    for a contract violation or an event_time out of bounds."""
+    check_own_park(kind, items, park)
+    return admit_events(validate_batch(kind, items), park, now, bounds)
+
+
+def admit_events(
+    events: Sequence[ParkEvent], park: str, now: datetime, bounds: TimeBounds
+) -> list[ParkEvent]:
+    """Models from `park`, if every one may enter the network (the checks of `admit` after
+    validation)."""
+    check_parties(events, park)
+    check_event_times(events, now, bounds)
+    return list(events)
 
 
 def _message(msg: str) -> str:

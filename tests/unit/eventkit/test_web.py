@@ -1,0 +1,59 @@
+"""The shared JSON error body: every way a FastAPI app of ParkLink refuses or fails answers
+`{"error": {"code", "message", "details"}}`, never plain text."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from parklink.eventkit.web import ApiError, install_error_handlers
+
+
+class Body(BaseModel):
+    n: int
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/refuse")
+    async def refuse() -> None:
+        raise ApiError(409, "taken", "already there", [{"path": "x", "message": "dup"}])
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    @app.post("/body")
+    async def body(doc: Body) -> int:
+        return doc.n
+
+    return app
+
+
+def test_every_refusal_and_failure_is_the_json_error_body() -> None:
+    client = TestClient(_app(), raise_server_exceptions=False)
+    cases = [
+        (client.get("/refuse"), 409, "taken"),
+        (client.get("/nowhere"), 404, "not_found"),
+        (client.post("/refuse"), 405, "method_not_allowed"),
+        (
+            client.post("/body", content=b"{nope", headers={"Content-Type": "application/json"}),
+            400,
+            "bad_json",
+        ),
+        (client.post("/body", json={"n": "many"}), 422, "invalid_request"),
+        (client.get("/boom"), 500, "internal"),
+    ]
+    for resp, status, code in cases:
+        assert resp.status_code == status, resp.text
+        assert resp.headers["content-type"] == "application/json"
+        error = resp.json()["error"]
+        assert error["code"] == code
+        assert error["message"]
+        assert isinstance(error["details"], list)
+    invalid = client.post("/body", json={"n": "many"}).json()["error"]["details"]
+    assert invalid[0]["path"] == "body.n"
+    assert "a bug" not in client.get("/boom").text
