@@ -88,7 +88,12 @@ class KafkaSink:
         if self._producer is not None and self._failed_since_start:
             log.info("replacing the Kafka producer after a delivery failure")
             old, self._producer = self._producer, None
-            old.close(timeout=0)
+            try:
+                old.close(timeout=0)
+            except KafkaError as exc:
+                # Its records were never acknowledged (their requests got 503 already); a
+                # producer that cannot close cleanly must not fail the request in hand.
+                log.info("the failed Kafka producer did not close cleanly: %s", exc)
         if self._producer is None:
             timeout_ms = int(self._timeout_s * 1000)
             conf: dict[str, Any] = {
