@@ -14,6 +14,17 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 DEPLOY = CHECKOUT / "deploy"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 KUBERNETES_VERSION = "1.34.0"  # deploy/tools/install.sh's KUBERNETES_VERSION
+# What building ParkLink reads: the image's build context (.dockerignore lets only these in)
+# and the wheel test's copy of the checkout.
+BUILD_INPUTS = (
+    "pyproject.toml",
+    "setup.py",
+    "MANIFEST.in",
+    "README.md",
+    "schemas",
+    "deploy/kafka",
+    "services",
+)
 
 
 def tools_dir() -> Path:

@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import broker_unavailable
+from deploy.checkers import BUILD_INPUTS
 
 from parklink.eventkit.lifecycle import free_port, free_port_pair, pid_alive, port_open
 
@@ -92,6 +93,16 @@ def clean_env(installed: Installed, **settings: str) -> dict[str, str]:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     root = tmp_path_factory.mktemp("package")
     dist = root / "dist"
+    # Built from a copy of exactly what the image's build context holds (.dockerignore), so the
+    # test also proves those inputs are enough, and no stale build/ of the checkout leaks in.
+    source = root / "source"
+    for name in BUILD_INPUTS:
+        origin = CHECKOUT / name
+        if origin.is_dir():
+            shutil.copytree(origin, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            source.mkdir(exist_ok=True)
+            shutil.copy2(origin, source / name)
     build = subprocess.run(
         [
             sys.executable,
@@ -103,7 +114,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
             "--no-build-isolation",
             "--wheel-dir",
             str(dist),
-            str(CHECKOUT),
+            str(source),
         ],
         capture_output=True,
         text=True,
