@@ -112,3 +112,16 @@ def test_the_console_and_tokens_use_postgresql(resolved: dict[str, Any]) -> None
         url = services[name]["environment"]["PARKLINK_DATABASE_URL"]
         assert url.startswith("postgresql://parklink:test-postgres@postgres:5432/"), name
         assert not services[name].get("volumes"), f"{name} shares no volume"
+    for name in ("registry", "detector"):
+        assert "PARKLINK_DATABASE_URL" not in services[name]["environment"], name
+
+
+def test_compose_config_rejects_a_misspelt_key(tmp_path: Path) -> None:
+    broken = tmp_path / "compose.yaml"
+    broken.write_text(
+        COMPOSE.read_text().replace("    stop_grace_period: 60s", "    stop_grace: 60s")
+    )
+    env = compose_env(tmp_path, **{f"{p}_PASSWORD": "x" for p in PASSWORDS})
+    result = run(tool("docker-compose"), "-f", broken, "config", "--quiet", env=env)
+    assert result.returncode != 0
+    assert "stop_grace" in result.stderr, result.stderr
