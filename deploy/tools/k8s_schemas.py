@@ -59,7 +59,7 @@ def standalone(schema: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]
             continue
         wanted.add(name)
         todo |= refs(shared[name]) - wanted
-    out = rewrite(schema)
+    out: dict[str, Any] = rewrite(schema)
     out["definitions"] = {name: rewrite(shared[name]) for name in sorted(wanted)}
     return out
 
