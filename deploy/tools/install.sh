@@ -77,7 +77,9 @@ if [ ! -x "$bin/promtool" ]; then
   need dpkg-deb promtool
   echo "installing promtool from Debian's prometheus package"
   scratch=$(mktemp -d)
-  (cd "$scratch" && apt-get download prometheus >/dev/null 2>&1) || {
+  fetch() { (cd "$scratch" && apt-get download prometheus >/dev/null 2>&1); }
+  # A fresh machine may have no package lists yet: as root, fetch them once and retry.
+  fetch || { [ "$(id -u)" -eq 0 ] && apt-get update -qq >/dev/null && fetch; } || {
     echo "error: 'apt-get download prometheus' failed (run 'apt-get update' first?)" >&2
     rm -rf "$scratch"
     exit 1
@@ -94,7 +96,8 @@ if ! done_ "$models_stamp"; then
   need javac "the custom resource checker"
   echo "fetching the Strimzi and Prometheus Operator models"
   rm -rf "$models"
-  mvn -q -B -f "$here/strimzi/pom.xml" dependency:copy-dependencies -DoutputDirectory="$models/libs"
+  mvn -q -B -Dstyle.color=never -f "$here/strimzi/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$models/libs"
   javac -d "$models/classes" -cp "$models/libs/*" "$here/strimzi/CheckResources.java"
   mark "$models_stamp"
 fi
