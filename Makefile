@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: help setup lint fmt test test-unit test-broker run down bench kafka-up kafka-down clean
+.PHONY: deploy-tools check-deploy
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,8 +32,14 @@ fmt: setup ## format and auto-fix with ruff
 	$(BIN)/ruff format services tests bench
 	$(BIN)/ruff check --fix services tests bench
 
-test: setup lint ## lint, then the whole suite against a real Kafka broker the tests start
+test: setup lint deploy-tools ## lint, then the whole suite against a real Kafka broker the tests start
 	$(BIN)/pytest tests
+
+deploy-tools: ## install the checkers of deploy/ once (compose, kubeconform, kube-score, hadolint, promtool)
+	@bash deploy/tools/install.sh
+
+check-deploy: setup deploy-tools ## check compose, Kubernetes, Dockerfile and Prometheus files with those tools
+	$(BIN)/pytest tests/deploy -m "not broker"
 
 test-unit: setup ## only the unit and contract tiers (no broker)
 	$(BIN)/pytest tests/unit tests/contract

@@ -8,6 +8,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.logs import configure_logging
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Settings come from PARKLINK_* environment variables (see README).",
     )
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('parklink')}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
