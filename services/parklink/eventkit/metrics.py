@@ -3,13 +3,25 @@ take a CollectorRegistry (never the global one at import time)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 PREFIX = "parklink"
 
 # The one list of metric names (without the prefix), by service.
 BUILD_INFO = "build_info"
+HTTP_REQUESTS = "http_requests_total"
+HTTP_REQUEST_SECONDS = "http_request_duration_seconds"
+CONSUMER_LAG = "consumer_lag"
 REGISTRY_REQUESTS = "registry_requests_total"
 REGISTRY_SCHEMAS = "registry_schemas"
 GATEWAY_EVENTS_ACCEPTED = "gateway_events_accepted_total"
@@ -57,8 +69,11 @@ def histogram(
 
 
 def new_registry(service: str) -> CollectorRegistry:
-    """A fresh registry with the build-info gauge of `service`."""
+    """A fresh registry with the build-info gauge of `service` and the standard process and
+    runtime metrics (`process_*`, `python_*`: CPU, memory, file descriptors, GC)."""
     registry = CollectorRegistry()
+    for standard in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+        registry.register(standard)
     info = gauge(registry, BUILD_INFO, "ParkLink build information.", ("service", "version"))
     info.labels(service=service, version=_version()).set(1)
     return registry

@@ -5,7 +5,8 @@ refusal (including FastAPI's and Starlette's own, and an unexpected exception) a
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -15,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from parklink.eventkit import metrics as m
 from parklink.eventkit.metrics import render
 
 log = logging.getLogger(__name__)
@@ -187,3 +189,64 @@ def ops_router(registry: CollectorRegistry, ready: ReadyCheck) -> APIRouter:
         return Response(body, media_type=content_type)
 
     return router
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class HttpMetrics:
+    """ASGI middleware: requests by route template, method and status, and the time until the
+    response's headers are sent (for a stream such as SSE that is the time to open it, not its
+    lifetime). Routes are the templates (`/v1/alerts/{alert_id}`), so ids never become labels;
+    paths no route matches count as `unmatched`."""
+
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry, service: str) -> None:
+        self.app = app
+        self.service = service
+        self.requests = m.counter(
+            registry,
+            m.HTTP_REQUESTS,
+            "HTTP requests answered, by route, method and status code.",
+            ("service", "route", "method", "code"),
+        )
+        self.seconds = m.histogram(
+            registry,
+            m.HTTP_REQUEST_SECONDS,
+            "Seconds from a request's arrival to its response headers, by route and method.",
+            ("service", "route", "method"),
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        code = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal code
+            if message["type"] == "http.response.start":
+                code = int(message["status"])
+                self._observe(scope, code, started)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except BaseException:
+            self._observe(scope, code, started)
+            raise
+
+    def _observe(self, scope: Scope, code: int, started: float) -> None:
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        method = str(scope.get("method", ""))
+        self.requests.labels(self.service, route, method, str(code)).inc()
+        self.seconds.labels(self.service, route, method).observe(time.perf_counter() - started)
+
+
+def install_http_metrics(app: FastAPI, registry: CollectorRegistry, service: str) -> None:
+    """Count and time every request of `app` on `registry` (see `HttpMetrics`)."""
+    app.add_middleware(HttpMetrics, registry=registry, service=service)

@@ -32,7 +32,13 @@ from parklink.eventkit.metrics import (
 )
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.tokens import TokenStore
-from parklink.eventkit.web import error_doc, error_response, install_error_handlers, ops_router
+from parklink.eventkit.web import (
+    error_doc,
+    error_response,
+    install_error_handlers,
+    install_http_metrics,
+    ops_router,
+)
 from parklink.gateway.asyncapi import asyncapi_document
 from parklink.gateway.config import GatewaySettings
 from parklink.gateway.ingest import (
@@ -164,8 +170,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.include_router(ops_router(registry, sink.ready))
-
     install_error_handlers(app)
+    install_http_metrics(app, registry, "gateway")
 
     def ingest(kind: str) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def handler(request: Request) -> JSONResponse:

@@ -21,7 +21,7 @@ from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import now_utc
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.metrics import new_registry
-from parklink.eventkit.web import ApiError, install_error_handlers, ops_router
+from parklink.eventkit.web import ApiError, install_error_handlers, install_http_metrics, ops_router
 from parklink.simulator import credentials
 from parklink.simulator.config import SimulatorSettings
 from parklink.simulator.geography import PARKS
@@ -121,6 +121,7 @@ def _publishing_sink(settings: SimulatorSettings) -> Sink:
 def create_web(runner: Runner, sink: Sink, registry: Any) -> FastAPI:
     app = FastAPI(title="ParkLink simulator", docs_url=None, redoc_url=None)
     install_error_handlers(app)
+    install_http_metrics(app, registry, "simulator")
 
     async def ready() -> dict[str, str]:
         problems = await sink.problems()

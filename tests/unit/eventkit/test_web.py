@@ -57,3 +57,37 @@ def test_every_refusal_and_failure_is_the_json_error_body() -> None:
     invalid = client.post("/body", json={"n": "many"}).json()["error"]["details"]
     assert invalid[0]["path"] == "body.n"
     assert "a bug" not in client.get("/boom").text
+
+
+def test_http_metrics_count_route_templates_and_codes() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from parklink.eventkit.metrics import new_registry, render
+    from parklink.eventkit.web import ApiError, install_error_handlers, install_http_metrics
+
+    registry = new_registry("probe")
+    app = FastAPI()
+    install_error_handlers(app)
+    install_http_metrics(app, registry, "probe")
+
+    @app.get("/v1/things/{thing_id}")
+    async def thing(thing_id: str) -> dict[str, str]:
+        if thing_id == "missing":
+            raise ApiError(404, "not_found", "no such thing")
+        return {"id": thing_id}
+
+    client = TestClient(app)
+    assert client.get("/v1/things/a").status_code == 200
+    assert client.get("/v1/things/b").status_code == 200
+    assert client.get("/v1/things/missing").status_code == 404
+    assert client.get("/nowhere").status_code == 404
+    text = render(registry)[0].decode()
+    assert (
+        'parklink_http_requests_total{code="200",method="GET",route="/v1/things/{thing_id}",'
+        'service="probe"} 2.0' in text
+    )
+    assert 'code="404",method="GET",route="/v1/things/{thing_id}"' in text
+    assert 'route="unmatched"' in text
+    assert "parklink_http_request_duration_seconds_bucket" in text
+    assert "process_resident_memory_bytes" in text and "python_info" in text
