@@ -34,13 +34,6 @@ PENDING = {
     # gauge {service, group, topic, partition}: records between a consumer's position and the
     # end of the partition, in the detector (its group) and the console.
     "parklink_consumer_lag",
-    # counter {service, route, method, code} and histogram {service, route, method} of every
-    # HTTP request, in the gateway, the console and the registry.
-    "parklink_http_requests_total",
-    "parklink_http_request_duration_seconds_bucket",
-    # prometheus_client's process collector on each service's own registry.
-    "process_cpu_seconds_total",
-    "process_resident_memory_bytes",
 }
 _GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
 _OPERATORS = {
