@@ -18,12 +18,13 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from parklink.console import api
 from parklink.console.config import ConsoleSettings
+from parklink.console.errors import install_error_handlers
 from parklink.console.hub import Hub
 from parklink.console.ingest import AlertConsumer
+from parklink.console.routes import routers
 from parklink.console.runtime import ConsoleMetrics, Runtime
-from parklink.console.store import AlertStore
+from parklink.console.storage import AlertStore
 from parklink.console.webhooks import Dispatcher
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
@@ -120,9 +121,10 @@ def create_app(settings: ConsoleSettings, *, consume: bool = True) -> FastAPI:
         "and subscribe webhooks. Every /v1 route needs an operator bearer token.",
         lifespan=lifespan,
     )
-    api.install_error_handlers(app)
+    install_error_handlers(app)
     app.include_router(ops_router(console_metrics.registry, ready))
-    app.include_router(api.router(runtime))
+    for router in routers(runtime):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

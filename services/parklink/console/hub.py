@@ -46,10 +46,6 @@ class Hub:
         self._seq = 0
         self._clients.set(0)
 
-    @property
-    def subscribers(self) -> int:
-        return len(self._queues)
-
     def subscribe(self) -> asyncio.Queue[ServerEvent]:
         queue: asyncio.Queue[ServerEvent] = asyncio.Queue(self._queue_size)
         self._queues.add(queue)

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from parklink.console.config import ConsoleSettings
 from parklink.console.hub import Hub, ServerEvent
-from parklink.console.store import AlertStore, Applied
+from parklink.console.storage import AlertStore, Applied
 from parklink.console.webhooks import Dispatcher
 from parklink.eventkit import metrics
 from parklink.eventkit.contracts import AlertStatus, Severity

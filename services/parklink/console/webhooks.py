@@ -14,7 +14,7 @@ import httpx
 from prometheus_client import Counter
 
 from parklink.console.signing import next_attempt_in, signed_headers
-from parklink.console.store import DELIVERED, AlertStore, DueDelivery
+from parklink.console.storage import DELIVERED, AlertStore, DueDelivery
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,12 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from conftest import free_port, start_service, stop_service
+from conftest import start_service, stop_service
 
 from parklink.eventkit.bus import producer
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import DisruptionAlert
+from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Serializer
 from parklink.eventkit.tokens import Role, TokenStore

@@ -7,7 +7,7 @@ import pytest
 from pgserver import database_url, new_database, postgres_databases
 
 from parklink.console.config import ConsoleSettings
-from parklink.console.store import AlertStore
+from parklink.console.storage import AlertStore
 
 __all__ = ["database_url", "new_database", "open_store", "postgres_databases"]
 

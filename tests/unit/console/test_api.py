@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from parklink.console.app import create_app
 from parklink.console.config import ConsoleSettings
 from parklink.console.runtime import Runtime
-from parklink.console.store import Applied, Incoming
+from parklink.console.storage import Applied, Incoming
 from parklink.eventkit.contracts import DisruptionAlert
 from parklink.eventkit.tokens import Role, TokenStore
 
@@ -281,7 +281,7 @@ def test_openapi_metrics_and_page(console: Console) -> None:
 def test_text_with_nul_characters_is_422_on_every_backend(console: Console) -> None:
     """PostgreSQL cannot store NUL in text; the API refuses it instead of failing with 500."""
     console.feed(alert())
-    cases = [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         (_path("SHIPMENT_DELAY|SH-1") + "/ack", {"comment": "a\x00b"}, "comment"),
         (
             "/v1/silences",

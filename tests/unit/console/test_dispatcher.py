@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from parklink.console.matching import Matchers
 from parklink.console.runtime import ConsoleMetrics
 from parklink.console.signing import verify
-from parklink.console.store import AlertStore, Incoming
+from parklink.console.storage import AlertStore, Incoming
 from parklink.console.webhooks import Dispatcher
 
 SECRET = "whsec-unit-0123456789abcdef"

@@ -14,11 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from parklink.console.config import ConsoleSettings
 from parklink.console.matching import Matchers
 from parklink.console.query import Cursor, parse_query
-from parklink.console.store import (
+from parklink.console.storage import AlertStore, Incoming
+from parklink.console.storage.schema import (
     MIGRATIONS,
     UNBOUNDED,
-    AlertStore,
-    Incoming,
     history,
     migrate,
     open_engine,
