@@ -122,6 +122,10 @@ class AlertPage(BaseModel):
     total: int = Field(description="Alerts matching the filters, over all pages.")
     next_cursor: str | None
     next: str | None = Field(description="Path and query of the next page.")
+    last_event_id: int = Field(
+        description="The stream's last event id before this page was read: open the stream "
+        "with `Last-Event-ID` (or `?last_event_id=`) set to it to receive every later update."
+    )
 
 
 class Bucket(BaseModel):
@@ -204,8 +208,10 @@ class WebhookIn(BaseModel):
     @classmethod
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
+        if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an https:// URL with a host")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not carry credentials (sign with the secret instead)")
         return value
 
 
@@ -216,6 +222,9 @@ class WebhookOut(BaseModel):
     description: str
     created_by: str
     created_at: Stamp
+    park: str | None = Field(
+        description="Set for a park operator's subscription: only alerts naming this park."
+    )
 
     @field_serializer("matchers")
     def _given(self, matchers: Matchers) -> dict[str, Any]:
@@ -246,3 +255,37 @@ class DeliveryOut(BaseModel):
 
 class DeliveryList(BaseModel):
     items: list[DeliveryOut]
+
+
+# -- who am I, audit -------------------------------------------------------------------------
+
+
+class Grants(BaseModel):
+    read: bool
+    acknowledge: bool
+    silence: bool
+    webhooks: bool
+    audit: bool
+
+
+class MeOut(BaseModel):
+    """The caller's token: whom it belongs to and what it may do."""
+
+    name: str
+    role: str = Field(examples=["operator", "park-operator", "viewer"])
+    park: str | None = Field(description="The one park a park operator's token sees.")
+    expires_at: Stamp | None
+    may: Grants
+
+
+class AuditEntry(BaseModel):
+    at: Stamp
+    actor: str = Field(description="Name of the token (or `cli:<user>` for the command line).")
+    role: str
+    action: str = Field(examples=["alert.ack", "silence.create", "webhook.delete", "token.revoke"])
+    target: str = Field(description="Alert, silence, webhook or token id.")
+    details: dict[str, Any]
+
+
+class AuditList(BaseModel):
+    items: list[AuditEntry]

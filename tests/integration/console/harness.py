@@ -107,6 +107,8 @@ def console(
         "PARKLINK_WEBHOOK_BACKOFF_S": "0.2",
         "PARKLINK_WEBHOOK_MAX_ATTEMPTS": "10",
         "PARKLINK_SSE_KEEPALIVE_S": "0.5",
+        # The tests' webhook receivers listen on this machine.
+        "PARKLINK_WEBHOOK_ALLOWED_TARGETS": "127.0.0.1:*",
     }
     c = Console(env, state_dir, token)
     c.start()

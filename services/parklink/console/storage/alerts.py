@@ -25,8 +25,9 @@ from sqlalchemy import (
 
 from parklink.console.matching import Silence, silenced_by
 from parklink.console.query import AlertQuery, Cursor, Span, supersedes, to_ms
+from parklink.console.storage.events import prune, push, serialize_events
 from parklink.console.storage.schema import acks, alert_parks, alerts, history, iso, offsets
-from parklink.console.storage.silences import ack_view, active_silences
+from parklink.console.storage.silences import ack_view, active_silences, alert_views
 from parklink.console.storage.webhooks import Subscription, enqueue, subscriptions
 from parklink.eventkit.contracts import AlertStatus, DisruptionAlert, Severity
 
@@ -56,27 +57,6 @@ class Applied:
         return self.new_transition and self.current and self.silenced_by is None
 
 
-@dataclass(frozen=True)
-class Facts:
-    """The matchable fields of a stored alert."""
-
-    alert_id: str
-    type: str
-    severity: Severity
-    corridor: str | None
-    parks: Sequence[str]
-
-    @classmethod
-    def of(cls, doc: dict[str, Any]) -> Facts:
-        return cls(
-            doc["alert_id"],
-            doc["type"],
-            Severity(doc["severity"]),
-            doc.get("corridor"),
-            tuple(doc.get("parks", ())),
-        )
-
-
 class Alerts:
     engine: Engine
 
@@ -94,6 +74,7 @@ class Alerts:
         received = to_ms(now)
         out: list[Applied] = []
         with self.engine.begin() as conn:
+            serialize_events(conn)
             active = active_silences(conn, now)
             hooks = subscriptions(conn)
             next_offsets: dict[int, int] = {}
@@ -102,6 +83,18 @@ class Alerts:
                 next_offsets[rec.partition] = max(
                     next_offsets.get(rec.partition, 0), rec.offset + 1
                 )
+            pushed = list(dict.fromkeys(a.alert.alert_id for a in out if a.pushed))
+            if pushed:
+                rows = conn.execute(
+                    select(alerts.c.doc, alerts.c.received_at).where(alerts.c.alert_id.in_(pushed))
+                ).all()
+                by_id = {
+                    v["alert_id"]: v
+                    for v in alert_views(conn, [(r[0], int(r[1])) for r in rows], now)
+                }
+                for alert_id in pushed:
+                    push(conn, "alert", by_id[alert_id], now)
+                prune(conn)
             _advance(conn, topic, next_offsets)
         return out
 
@@ -113,10 +106,13 @@ class Alerts:
     # -- reading -----------------------------------------------------------------------------
 
     def list_alerts(
-        self, query: AlertQuery, now: datetime
+        self, query: AlertQuery, now: datetime, *, scope: str | None = None
     ) -> tuple[list[dict[str, Any]], Cursor | None, int]:
-        """One page of alerts (newest update first), the cursor of the next page, the total."""
+        """One page of alerts (newest update first), the cursor of the next page, the total;
+        with `scope`, only alerts naming that park."""
         conds: list[Any] = []
+        if scope is not None:
+            conds.append(_names_park(scope))
         if query.statuses:
             conds.append(alerts.c.status.in_([s.value for s in query.statuses]))
         if query.types:
@@ -149,22 +145,25 @@ class Alerts:
                 conn.execute(select(func.count()).select_from(alerts).where(*conds)).scalar_one()
             )
             page = rows[: query.limit]
-            items = _views(conn, [(r[0], int(r[1])) for r in page], now)
+            items = alert_views(conn, [(r[0], int(r[1])) for r in page], now)
         next_cursor = None
         if len(rows) > query.limit:
             last = page[-1]
             next_cursor = Cursor(int(last[2]), last[0]["alert_id"])
         return items, next_cursor, total
 
-    def get_alert(self, alert_id: str, now: datetime) -> dict[str, Any] | None:
-        """The alert's current state with its history (oldest first) and acknowledgements."""
+    def get_alert(
+        self, alert_id: str, now: datetime, *, scope: str | None = None
+    ) -> dict[str, Any] | None:
+        """The alert's current state with its history (oldest first) and acknowledgements;
+        None when unknown, or when it does not name the park `scope`."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(alerts.c.doc, alerts.c.received_at).where(alerts.c.alert_id == alert_id)
             ).first()
-            if row is None:
+            if row is None or (scope is not None and scope not in row[0].get("parks", ())):
                 return None
-            view = _views(conn, [(row[0], int(row[1]))], now)[0]
+            view = alert_views(conn, [(row[0], int(row[1]))], now)[0]
             view["history"] = [
                 {
                     "status": h.status,
@@ -190,18 +189,6 @@ class Alerts:
             ]
         return view
 
-    def alert_view(self, alert_id: str, now: datetime) -> dict[str, Any] | None:
-        """The alert as the list and the stream show it."""
-        views = self.views_of([alert_id], now)
-        return views[0] if views else None
-
-    def views_of(self, alert_ids: Sequence[str], now: datetime) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(alerts.c.doc, alerts.c.received_at).where(alerts.c.alert_id.in_(alert_ids))
-            ).all()
-            return _views(conn, [(r[0], int(r[1])) for r in rows], now)
-
     def counts_by_state(self) -> dict[tuple[str, str], int]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -211,15 +198,19 @@ class Alerts:
             )
             return {(str(s), str(v)): int(n) for s, v, n in rows}
 
-    def spans(self, start_ms: int, end_ms: int) -> list[Span]:
-        """Firing intervals of the alerts that fired at some time in [start, end)."""
+    def spans(self, start_ms: int, end_ms: int, *, scope: str | None = None) -> list[Span]:
+        """Firing intervals of the alerts that fired at some time in [start, end) (naming the
+        park `scope` when given)."""
         ended = func.coalesce(alerts.c.resolved_at, alerts.c.updated_at)
+        conds = [
+            alerts.c.started_at < end_ms,
+            or_(alerts.c.status == AlertStatus.FIRING.value, ended >= start_ms),
+        ]
+        if scope is not None:
+            conds.append(_names_park(scope))
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(alerts.c.started_at, alerts.c.status, ended, alerts.c.severity).where(
-                    alerts.c.started_at < end_ms,
-                    or_(alerts.c.status == AlertStatus.FIRING.value, ended >= start_ms),
-                )
+                select(alerts.c.started_at, alerts.c.status, ended, alerts.c.severity).where(*conds)
             )
             return [
                 Span(int(s), None if st == AlertStatus.FIRING.value else int(e), Severity(sev))
@@ -308,31 +299,3 @@ def _apply_one(
             enqueue(conn, hook.webhook_id, alert, received)
             count += 1
     return Applied(alert, True, True, None, count)
-
-
-def _views(
-    conn: Connection, rows: Sequence[tuple[dict[str, Any], int]], now: datetime
-) -> list[dict[str, Any]]:
-    ids = [doc["alert_id"] for doc, _ in rows]
-    last_ack: dict[str, Any] = {}
-    if ids:
-        for a in conn.execute(
-            select(acks).where(acks.c.alert_id.in_(ids)).order_by(acks.c.at, acks.c.id)
-        ):
-            last_ack[a.alert_id] = a
-    active = active_silences(conn, now)
-    out = []
-    for doc, received in rows:
-        ack = last_ack.get(doc["alert_id"])
-        silence = silenced_by(active, Facts.of(doc), now)
-        out.append(
-            {
-                **doc,
-                "received_at": iso(received),
-                # An acknowledgement holds until the alert changes again.
-                "acknowledged": ack is not None and ack.at >= received,
-                "last_ack": None if ack is None else ack_view(ack),
-                "silenced_by": None if silence is None else silence.silence_id,
-            }
-        )
-    return out

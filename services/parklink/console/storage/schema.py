@@ -26,6 +26,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.engine import make_url
@@ -98,11 +99,12 @@ webhooks = Table(
     metadata,
     Column("webhook_id", String(36), primary_key=True),
     Column("url", Text, nullable=False),
-    Column("secret", String(200), nullable=False),
+    Column("secret", Text, nullable=False),
     Column("matchers", JSON, nullable=False),
     Column("description", Text, nullable=False),
     Column("created_by", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("park", Text),
 )
 deliveries = Table(
     "webhook_deliveries",
@@ -120,6 +122,29 @@ deliveries = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Column("delivered_at", BigInteger),
+)
+events = Table(
+    "alert_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(300), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("parks", JSON, nullable=False),
+    Column("doc", JSON, nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
+"""What operators were told, in order: the stream's event ids, so a client that reconnects
+with `Last-Event-ID` gets exactly what it missed."""
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False, index=True),
+    Column("actor", Text, nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("details", JSON, nullable=False),
 )
 offsets = Table(
     "consumer_offsets",
@@ -160,10 +185,32 @@ def _v2(conn: Connection) -> None:
         )
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+def _v3(conn: Connection) -> None:
+    """Park-scoped webhooks, encrypted webhook secrets (longer than the plain ones), the
+    stream's event log and the audit trail."""
+    quote = conn.dialect.identifier_preparer.quote
+    have = {c["name"] for c in inspect(conn).get_columns(webhooks.name)}
+    if "park" not in have:
+        conn.exec_driver_sql(f"ALTER TABLE {quote(webhooks.name)} ADD COLUMN park TEXT")
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ALTER TABLE {quote(webhooks.name)} ALTER COLUMN secret TYPE TEXT")
+    events.create(conn, checkfirst=True)
+    audit.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 """Schema version n is reached by running MIGRATIONS[n-1]; only ever append."""
 
 MIGRATION_LOCK = 0x5041524B4C494E4B  # pg_advisory_xact_lock key ("PARKLINK")
+EVENTS_LOCK = 0x504C4B4556454E54  # ("PLKEVENT"): event ids commit in the order they are taken
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 def open_engine(url: str) -> Engine:

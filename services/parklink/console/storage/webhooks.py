@@ -7,13 +7,16 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from parklink.console.access import Actor
 from parklink.console.matching import Matchers
 from parklink.console.query import to_ms
+from parklink.console.sealing import SecretBox
+from parklink.console.storage.audit import record
 from parklink.console.storage.schema import deliveries, from_ms, iso, webhooks
 from parklink.eventkit.contracts import DisruptionAlert
 
@@ -41,14 +44,16 @@ class Subscription:
 
     webhook_id: str
     matchers: Matchers
+    park: str | None
+    """A park operator's subscription receives only alerts naming their park."""
 
     def wants(self, alert: DisruptionAlert) -> bool:
-        return self.matchers.matches(alert)
+        return (self.park is None or self.park in alert.parks) and self.matchers.matches(alert)
 
 
 def subscriptions(conn: Connection) -> list[Subscription]:
-    rows = conn.execute(select(webhooks.c.webhook_id, webhooks.c.matchers))
-    return [Subscription(w, Matchers.model_validate(m)) for w, m in rows]
+    rows = conn.execute(select(webhooks.c.webhook_id, webhooks.c.matchers, webhooks.c.park))
+    return [Subscription(w, Matchers.model_validate(m), p) for w, m, p in rows]
 
 
 def enqueue(conn: Connection, webhook_id: str, alert: DisruptionAlert, received: int) -> None:
@@ -89,6 +94,7 @@ def _webhook_view(values: dict[str, Any]) -> dict[str, Any]:
         "description": values["description"],
         "created_by": values["created_by"],
         "created_at": iso(values["created_at"]),
+        "park": values["park"],
     }
 
 
@@ -110,6 +116,8 @@ def _delivery_view(values: dict[str, Any]) -> dict[str, Any]:
 
 class Webhooks:
     engine: Engine
+    box: SecretBox
+    """Seals the secrets at rest."""
 
     def create_webhook(
         self,
@@ -117,36 +125,68 @@ class Webhooks:
         secret: str | None,
         matchers: Matchers,
         description: str,
-        by: str,
+        by: str | Actor,
         now: datetime,
+        *,
+        park: str | None = None,
     ) -> dict[str, Any]:
+        """Subscribe `url` (to alerts naming `park` only, when given); the answer is the only
+        place the secret is shown."""
+        actor = by if isinstance(by, Actor) else Actor(by)
+        plain = secret or secrets.token_urlsafe(24)
         values = {
             "webhook_id": str(uuid.uuid4()),
             "url": url,
-            "secret": secret or secrets.token_urlsafe(24),
+            "secret": self.box.seal(plain),
             "matchers": matchers.model_dump(mode="json", exclude_none=True),
             "description": description,
-            "created_by": by,
+            "created_by": actor.name,
             "created_at": to_ms(now),
+            "park": park,
         }
+        view = _webhook_view(values)
         with self.engine.begin() as conn:
             conn.execute(insert(webhooks).values(**values))
-        return {**_webhook_view(values), "secret": values["secret"]}
+            record(conn, actor, "webhook.create", view["webhook_id"], now, view)
+        return {**view, "secret": plain}
 
-    def list_webhooks(self) -> list[dict[str, Any]]:
+    def seal_plain_secrets(self) -> int:
+        """Encrypt secrets stored before they were sealed; returns how many."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(webhooks.c.webhook_id, webhooks.c.secret)).all()
+            plain = [(w, s) for w, s in rows if not self.box.is_sealed(s)]
+            for webhook_id, secret in plain:
+                conn.execute(
+                    update(webhooks)
+                    .where(webhooks.c.webhook_id == webhook_id)
+                    .values(secret=self.box.seal(secret))
+                )
+        return len(plain)
+
+    def check_secrets(self) -> None:
+        """Fail now, not at the first delivery, when the key does not open the secrets."""
         with self.engine.connect() as conn:
-            return [
-                _webhook_view(r._asdict())
-                for r in conn.execute(select(webhooks).order_by(webhooks.c.created_at))
-            ]
+            for (secret,) in conn.execute(select(webhooks.c.secret)):
+                self.box.open(secret)
+
+    def list_webhooks(self, *, scope: str | None = None) -> list[dict[str, Any]]:
+        """Every subscription, or with `scope` those of that park's operators."""
+        stmt = select(webhooks).order_by(webhooks.c.created_at)
+        if scope is not None:
+            stmt = stmt.where(webhooks.c.park == scope)
+        with self.engine.connect() as conn:
+            return [_webhook_view(r._asdict()) for r in conn.execute(stmt)]
 
     def get_webhook(self, webhook_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(webhooks).where(webhooks.c.webhook_id == webhook_id)).first()
             return None if row is None else _webhook_view(row._asdict())
 
-    def delete_webhook(self, webhook_id: str) -> bool:
+    def delete_webhook(
+        self, webhook_id: str, by: str | Actor = "operator", now: datetime | None = None
+    ) -> bool:
         """Remove a subscription and its deliveries still pending."""
+        actor = by if isinstance(by, Actor) else Actor(by)
         with self.engine.begin() as conn:
             gone = conn.execute(delete(webhooks).where(webhooks.c.webhook_id == webhook_id))
             conn.execute(
@@ -154,6 +194,8 @@ class Webhooks:
                     deliveries.c.webhook_id == webhook_id, deliveries.c.status == PENDING
                 )
             )
+            if gone.rowcount == 1:
+                record(conn, actor, "webhook.delete", webhook_id, now or datetime.now(UTC))
             return gone.rowcount == 1
 
     def list_deliveries(self, webhook_id: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -183,7 +225,10 @@ class Webhooks:
                 .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at)
                 .limit(limit)
             )
-            return [DueDelivery(*r) for r in rows]
+            return [
+                DueDelivery(d, w, url, self.box.open(secret), e, b, n)
+                for d, w, url, secret, e, b, n in rows
+            ]
 
     def next_due_at(self) -> datetime | None:
         with self.engine.connect() as conn:
