@@ -7,17 +7,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
+import pytest
 from factories import alert
 from prometheus_client import CollectorRegistry
 
 from parklink.console.matching import Matchers
 from parklink.console.runtime import ConsoleMetrics
+from parklink.console.sealing import SecretBox
 from parklink.console.signing import verify
 from parklink.console.storage import AlertStore, Incoming
 from parklink.console.targets import parse_allow_list
 from parklink.console.webhooks import FAILURE, Dispatcher
+from parklink.eventkit.errors import ParkLinkError
 
 SECRET = "whsec-unit-0123456789abcdef"
 OpenStore = Callable[[str], AlertStore]
@@ -221,3 +225,28 @@ def test_secrets_are_encrypted_at_rest(open_store: OpenStore, database_url: str)
     assert stored.startswith("fernet:")
     [due] = store.due_deliveries(datetime.now(UTC))
     assert due.secret == SECRET
+
+
+def test_plain_secrets_from_before_are_sealed_and_a_wrong_key_stops_the_start(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'console.db'}"
+    box = SecretBox.generate()
+    store = AlertStore.open(url, box)
+    hook = store.create_webhook(
+        "https://erp.test/", SECRET, Matchers(), "", "ops", datetime.now(UTC)
+    )
+    with store.engine.begin() as conn:  # as a console before encryption stored it
+        conn.exec_driver_sql("UPDATE webhooks SET secret = ?", (SECRET,))
+    store.close()
+    again = AlertStore.open(url, box)
+    try:
+        with again.engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT secret FROM webhooks").scalar_one()
+        assert stored.startswith("fernet:")
+        assert again.box.open(stored) == SECRET
+        assert again.get_webhook(hook["webhook_id"]) is not None
+    finally:
+        again.close()
+    with pytest.raises(ParkLinkError, match="cannot be decrypted"):
+        AlertStore.open(url, SecretBox.generate())
