@@ -273,6 +273,19 @@ def test_openapi_metrics_and_page(console: Console) -> None:
     params = spec["paths"]["/v1/alerts/stream"]["get"]["parameters"]
     assert "token" in [p["name"] for p in params]
     assert "/v1/alerts/{alert_id}/ack" in spec["paths"]
+    error_body = {"$ref": "#/components/schemas/ErrorBody"}
+    for path, ops in spec["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, op in ops.items():
+            for status, answer in op["responses"].items():
+                if status.startswith(("4", "5")):
+                    schema = answer["content"]["application/json"]["schema"]
+                    assert schema == error_body, (method, path, status)
+            assert "401" in op["responses"], (method, path)
+            ok = next(s for s in op["responses"] if s.startswith("2"))
+            if ok != "204" and path != "/v1/alerts/stream":
+                assert "$ref" in op["responses"][ok]["content"]["application/json"]["schema"]
     console.feed(alert(), alert(subject="SH-2", severity="CRITICAL"))
     text = console.client.get("/metrics").text
     assert 'parklink_console_alerts{severity="CRITICAL",status="FIRING"} 1.0' in text

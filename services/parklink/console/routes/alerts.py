@@ -211,7 +211,7 @@ def router(runtime: Runtime) -> APIRouter:
         summary="One alert with its history and acknowledgements",
         description="Alert ids contain `|` (e.g. `SHIPMENT_DELAY|SH-1`): URL-encode them.",
         response_model=AlertDetail,
-        responses=errors(401, 403, 404),
+        responses=errors(401, 403, 404, 422),
     )
     def get_alert(alert_id: str, who: Reader) -> dict[str, Any]:
         alert = store.get_alert(alert_id, now(), scope=who.park)

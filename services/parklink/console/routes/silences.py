@@ -70,7 +70,7 @@ def router(runtime: Runtime) -> APIRouter:
         "/{silence_id}",
         summary="One silence",
         response_model=SilenceOut,
-        responses=errors(401, 403, 404),
+        responses=errors(401, 403, 404, 422),
     )
     def get_silence(silence_id: str, who: Reader) -> dict[str, Any]:
         silence = store.get_silence(silence_id)
@@ -84,7 +84,7 @@ def router(runtime: Runtime) -> APIRouter:
         summary="End a silence",
         description="A park operator may end only their park's silences.",
         response_class=Response,
-        responses=errors(401, 403, 404),
+        responses=errors(401, 403, 404, 422),
     )
     def delete_silence(silence_id: str, who: Acting) -> Response:
         silence = store.get_silence(silence_id)

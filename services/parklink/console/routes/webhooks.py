@@ -85,7 +85,7 @@ def router(runtime: Runtime) -> APIRouter:
         "/{webhook_id}",
         summary="One subscription",
         response_model=WebhookOut,
-        responses=errors(401, 403, 404),
+        responses=errors(401, 403, 404, 422),
     )
     def get_webhook(webhook_id: str, who: Subscriber) -> dict[str, Any]:
         return own(webhook_id, who)
@@ -95,7 +95,7 @@ def router(runtime: Runtime) -> APIRouter:
         status_code=204,
         summary="Unsubscribe (pending deliveries are dropped)",
         response_class=Response,
-        responses=errors(401, 403, 404),
+        responses=errors(401, 403, 404, 422),
     )
     def delete_webhook(webhook_id: str, who: Subscriber) -> Response:
         own(webhook_id, who)
