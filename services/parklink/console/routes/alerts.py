@@ -126,11 +126,15 @@ def router(runtime: Runtime) -> APIRouter:
                 return False
             return True
 
+        # Where the stream starts is fixed before the client sees the answer: an update made
+        # once it has the answer is always sent.
+        newest = await asyncio.to_thread(store.last_event_id)
+
         async def events() -> AsyncIterator[str]:
             waiter = runtime.hub.subscribe()
             try:
                 yield "retry: 3000\n\n"
-                last = await asyncio.to_thread(store.last_event_id)
+                last = newest
                 if resume is not None and resume < last:
                     last = resume
                 elif resume is not None and resume > last:
