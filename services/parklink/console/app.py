@@ -18,17 +18,22 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from parklink.console import api
 from parklink.console.config import ConsoleSettings
+from parklink.console.errors import install_error_handlers
 from parklink.console.hub import Hub
 from parklink.console.ingest import AlertConsumer
+from parklink.console.routes import routers
 from parklink.console.runtime import ConsoleMetrics, Runtime
-from parklink.console.store import AlertStore
+from parklink.console.sealing import SecretBox
+from parklink.console.storage import AlertStore
+from parklink.console.storage.schema import sqlite_path
+from parklink.console.targets import Resolver, system_resolver
 from parklink.console.webhooks import Dispatcher
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.logs import configure_logging
 from parklink.eventkit.metrics import new_registry
+from parklink.eventkit.private_files import private_dir, private_sqlite
 from parklink.eventkit.registry_client import RegistryClient, RegistryError
 from parklink.eventkit.settings import load_settings
 from parklink.eventkit.tokens import TokenStore
@@ -40,19 +45,36 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def open_store(settings: ConsoleSettings) -> AlertStore:
+    """The console database, migrated; a SQLite file in the state dir is created 0600 in a
+    0700 directory."""
+    private_dir(settings.state_dir)
+    box = SecretBox.from_settings(settings.webhook_secret_key, settings.state_dir)
+    url = settings.database()
+    path = sqlite_path(url)
+    if path is not None:
+        private_dir(path.parent)
+        private_sqlite(path)
     try:
-        return AlertStore.open(settings.database())
+        return AlertStore.open(url, box)
     except (SQLAlchemyError, ValueError, ImportError) as exc:
         raise ParkLinkError(f"cannot open the console database: {exc}") from exc
 
 
-def create_app(settings: ConsoleSettings, *, consume: bool = True) -> FastAPI:
-    """The console app. With `consume=False` nothing reads Kafka (tests feed the store)."""
+def create_app(
+    settings: ConsoleSettings,
+    *,
+    consume: bool = True,
+    resolver: Resolver = system_resolver,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The console app. With `consume=False` nothing reads Kafka (tests feed the store);
+    `resolver` finds webhook hosts' addresses and `transport` carries deliveries (tests pass
+    stubs so that nothing leaves the machine)."""
     store = open_store(settings)
     tokens = TokenStore.in_state_dir(settings.state_dir)
     console_metrics = ConsoleMetrics.create(new_registry("console"))
-    hub = Hub(console_metrics.sse_clients, settings.sse_queue_size)
-    runtime = Runtime(settings, store, tokens, console_metrics, hub)
+    hub = Hub(console_metrics.sse_clients)
+    runtime = Runtime(settings, store, tokens, console_metrics, hub, resolver)
     registry = RegistryClient(settings.registry_url, timeout=5.0)
     consumer: AlertConsumer | None = None
     if consume:
@@ -69,7 +91,15 @@ def create_app(settings: ConsoleSettings, *, consume: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runtime.loop = asyncio.get_running_loop()
         runtime.refresh_gauges()
-        client = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
+        # Each delivery connects to the address it checked, so no pooled connection (made
+        # for another host name on the same address) is reused.
+        client = httpx.AsyncClient(
+            timeout=settings.webhook_timeout_s,
+            follow_redirects=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+            transport=transport,
+            trust_env=False,
+        )
         dispatcher = Dispatcher(
             store,
             client,
@@ -77,6 +107,8 @@ def create_app(settings: ConsoleSettings, *, consume: bool = True) -> FastAPI:
             backoff_s=settings.webhook_backoff_s,
             backoff_max_s=settings.webhook_backoff_max_s,
             max_attempts=settings.webhook_max_attempts,
+            allow=settings.allowed_targets(),
+            resolver=resolver,
         )
         runtime.dispatcher = dispatcher
         task = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
@@ -117,12 +149,16 @@ def create_app(settings: ConsoleSettings, *, consume: bool = True) -> FastAPI:
         version="1",
         description="Alerts API for operators of the ParkLink alliance: list, filter, "
         "acknowledge and silence disruption alerts, follow them live (Server-Sent Events) "
-        "and subscribe webhooks. Every /v1 route needs an operator bearer token.",
+        "and subscribe webhooks. Every /v1 route needs a bearer token: an alliance "
+        "operator's sees every alert; a park operator's only the alerts naming its park (on "
+        "every route, the stream and webhooks included); a viewer's reads only. Errors are "
+        '`{"error": {"code", "message", "details"}}`.',
         lifespan=lifespan,
     )
-    api.install_error_handlers(app)
+    install_error_handlers(app)
     app.include_router(ops_router(console_metrics.registry, ready))
-    app.include_router(api.router(runtime))
+    for router in routers(runtime):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

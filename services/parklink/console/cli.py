@@ -16,7 +16,10 @@ def register(subparsers: Any) -> None:
         description="Reads the alerts topic into a database (SQLite in PARKLINK_STATE_DIR, or "
         "PARKLINK_DATABASE_URL), serves the web page, the alerts API and Server-Sent Events on "
         "PARKLINK_CONSOLE_HOST:PARKLINK_CONSOLE_PORT (default 127.0.0.1:8088) and delivers "
-        "webhooks. Operators need a token from `parklink token issue --operator NAME`.",
+        "webhooks. Every caller needs a token: `parklink token issue --operator NAME` (every "
+        "alert), `--park-operator PARK NAME` (one park's alerts) or `--viewer NAME` (read "
+        "only). Webhook targets must be https with public addresses, except hosts listed in "
+        "PARKLINK_WEBHOOK_ALLOWED_TARGETS.",
     )
     console.set_defaults(handler=_run)
 

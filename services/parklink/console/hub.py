@@ -1,28 +1,15 @@
-"""Fan-out of live alert updates to Server-Sent Events clients. Each client owns a bounded
-queue that is registered while its stream is open and removed when it ends, so a client
-that goes away leaves nothing behind."""
+"""Wakes the Server-Sent Events streams when the event log grows. A stream reads what it
+sends from the log (see `storage/events.py`), so the hub carries no data: a slow client
+cannot make it buffer, and a stream that wakes late still sends every event, in order. Each
+stream registers while it is open and is removed when it ends."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
-from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Gauge
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ServerEvent:
-    event: str
-    data: dict[str, Any]
-
-
-CLOSE = ServerEvent("close", {})
-"""Put in a queue to end its stream (the client was too slow, or the console stops)."""
 
 
 def format_sse(event: str, data: dict[str, Any] | list[Any], event_id: int | None = None) -> str:
@@ -36,49 +23,30 @@ def format_sse(event: str, data: dict[str, Any] | list[Any], event_id: int | Non
 
 
 class Hub:
-    """Lives on the event loop: subscribe/unsubscribe/publish are called from the loop thread
-    (other threads go through `loop.call_soon_threadsafe`)."""
+    """Lives on the event loop: every method is called from the loop thread (other threads
+    go through `loop.call_soon_threadsafe`)."""
 
-    def __init__(self, clients: Gauge, queue_size: int = 1000) -> None:
-        self._queues: set[asyncio.Queue[ServerEvent]] = set()
+    def __init__(self, clients: Gauge) -> None:
+        self._waiters: set[asyncio.Event] = set()
         self._clients = clients
-        self._queue_size = queue_size
-        self._seq = 0
+        self.closing = False
         self._clients.set(0)
 
-    @property
-    def subscribers(self) -> int:
-        return len(self._queues)
+    def subscribe(self) -> asyncio.Event:
+        waiter = asyncio.Event()
+        self._waiters.add(waiter)
+        self._clients.set(len(self._waiters))
+        return waiter
 
-    def subscribe(self) -> asyncio.Queue[ServerEvent]:
-        queue: asyncio.Queue[ServerEvent] = asyncio.Queue(self._queue_size)
-        self._queues.add(queue)
-        self._clients.set(len(self._queues))
-        return queue
+    def unsubscribe(self, waiter: asyncio.Event) -> None:
+        self._waiters.discard(waiter)
+        self._clients.set(len(self._waiters))
 
-    def unsubscribe(self, queue: asyncio.Queue[ServerEvent]) -> None:
-        self._queues.discard(queue)
-        self._clients.set(len(self._queues))
-
-    def next_id(self) -> int:
-        self._seq += 1
-        return self._seq
-
-    def publish(self, event: ServerEvent) -> None:
-        for queue in list(self._queues):
-            try:
-                queue.put_nowait(event)
-            except asyncio.QueueFull:
-                # A client that stopped reading is cut off rather than buffered forever.
-                log.warning("SSE client too slow, closing its stream")
-                self.unsubscribe(queue)
-                while not queue.empty():
-                    queue.get_nowait()
-                queue.put_nowait(CLOSE)
+    def wake(self) -> None:
+        for waiter in self._waiters:
+            waiter.set()
 
     def close_all(self) -> None:
-        for queue in list(self._queues):
-            self.unsubscribe(queue)
-            while not queue.empty():
-                queue.get_nowait()
-            queue.put_nowait(CLOSE)
+        """The console stops: every stream ends."""
+        self.closing = True
+        self.wake()

@@ -16,7 +16,7 @@ from kafka import TopicPartition
 from kafka.errors import KafkaError
 from prometheus_client import Counter
 
-from parklink.console.store import AlertStore, Applied, Incoming
+from parklink.console.storage import AlertStore, Applied, Incoming
 from parklink.eventkit.bus import KafkaUnavailable, consumer
 from parklink.eventkit.contracts import DisruptionAlert
 from parklink.eventkit.registry_client import RegistryError

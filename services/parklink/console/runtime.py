@@ -1,5 +1,6 @@
 """What the console's routes and background tasks share: settings, store, tokens, the SSE hub,
-the webhook dispatcher and the metrics; and how consumed alerts reach operators."""
+the webhook dispatcher, the resolver of webhook hosts and the metrics; and how consumed alerts
+reach operators."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from parklink.console.config import ConsoleSettings
-from parklink.console.hub import Hub, ServerEvent
-from parklink.console.store import AlertStore, Applied
+from parklink.console.hub import Hub
+from parklink.console.storage import AlertStore, Applied
+from parklink.console.targets import Resolver
 from parklink.console.webhooks import Dispatcher
 from parklink.eventkit import metrics
 from parklink.eventkit.contracts import AlertStatus, Severity
@@ -65,6 +66,7 @@ class Runtime:
     tokens: TokenStore
     metrics: ConsoleMetrics
     hub: Hub
+    resolver: Resolver
     loop: asyncio.AbstractEventLoop | None = None
     dispatcher: Dispatcher | None = None
 
@@ -77,23 +79,18 @@ class Runtime:
                 )
 
     def notify(self, applied: Sequence[Applied]) -> None:
-        """After a batch is stored (any thread): push what operators should hear of, wake the
-        webhook dispatcher, update the gauges."""
+        """After a batch is stored (any thread): wake the streams for what operators should
+        hear of and the webhook dispatcher for what it must deliver; update the gauges."""
         self.refresh_gauges()
-        pushed = [a.alert.alert_id for a in applied if a.pushed]
-        if not pushed:
-            return
-        by_id = {v["alert_id"]: v for v in self.store.views_of(pushed, datetime.now(UTC))}
-        events = [ServerEvent("alert", by_id[i]) for i in dict.fromkeys(pushed) if i in by_id]
-        self.publish_threadsafe(events, wake=any(a.deliveries for a in applied))
+        if any(a.pushed for a in applied):
+            self.wake_threadsafe(webhooks=any(a.deliveries for a in applied))
 
-    def publish_threadsafe(self, events: Sequence[ServerEvent], wake: bool = False) -> None:
+    def wake_threadsafe(self, webhooks: bool = False) -> None:
         if self.loop is None or self.loop.is_closed():
             return
-        self.loop.call_soon_threadsafe(self._publish, list(events), wake)
+        self.loop.call_soon_threadsafe(self._wake, webhooks)
 
-    def _publish(self, events: list[ServerEvent], wake: bool) -> None:
-        for event in events:
-            self.hub.publish(event)
-        if wake and self.dispatcher is not None:
+    def _wake(self, webhooks: bool) -> None:
+        self.hub.wake()
+        if webhooks and self.dispatcher is not None:
             self.dispatcher.wake()

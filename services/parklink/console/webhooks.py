@@ -1,7 +1,11 @@
 """Delivers pending webhook deliveries from the database: POST the stored body, signed, and
 note every attempt. A failure schedules the next attempt with exponential backoff; after the
 last attempt the delivery is marked failed. Because the queue is the database, a restart
-resumes where it stopped, and a delivery marked delivered is never sent again."""
+resumes where it stopped, and a delivery marked delivered is never sent again.
+
+Each attempt resolves and checks the target again (see `targets.py`) and connects to the
+checked address. What the deliveries list records of a failure is only that it failed: the
+reason (refused address, connection error, the receiver's answer) goes to the console's log."""
 
 from __future__ import annotations
 
@@ -14,9 +18,12 @@ import httpx
 from prometheus_client import Counter
 
 from parklink.console.signing import next_attempt_in, signed_headers
-from parklink.console.store import DELIVERED, AlertStore, DueDelivery
+from parklink.console.storage import DELIVERED, AlertStore, DueDelivery
+from parklink.console.targets import AllowEntry, Resolver, TargetRefused, resolve_target
 
 log = logging.getLogger(__name__)
+
+FAILURE = "delivery failed"
 
 
 class Dispatcher:
@@ -29,8 +36,12 @@ class Dispatcher:
         backoff_s: float,
         backoff_max_s: float,
         max_attempts: int,
+        allow: list[AllowEntry],
+        resolver: Resolver,
         idle_s: float = 5.0,
     ) -> None:
+        self._allow = allow
+        self._resolver = resolver
         self._store = store
         self._client = client
         self._outcomes = outcomes
@@ -49,7 +60,7 @@ class Dispatcher:
             try:
                 due = await asyncio.to_thread(self._store.due_deliveries, datetime.now(UTC))
                 if due:
-                    await asyncio.gather(*(self._attempt(d) for d in due))
+                    await asyncio.gather(*(self.attempt(d) for d in due))
                     continue
                 next_at = await asyncio.to_thread(self._store.next_due_at)
             except Exception:
@@ -62,7 +73,8 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
-    async def _attempt(self, delivery: DueDelivery) -> None:
+    async def attempt(self, delivery: DueDelivery) -> None:
+        """Try one delivery once and record the outcome."""
         body = delivery.body.encode()
         headers = signed_headers(
             delivery.secret,
@@ -72,14 +84,23 @@ class Dispatcher:
             int(datetime.now(UTC).timestamp()),
         )
         status_code: int | None = None
-        error: str | None = None
+        reason: str | None = None
         try:
-            resp = await self._client.post(delivery.url, content=body, headers=headers)
-            status_code = resp.status_code
-            if not 200 <= resp.status_code < 300:
-                error = f"receiver answered {resp.status_code}"
+            target = await resolve_target(delivery.url, self._allow, self._resolver)
+            headers["Host"] = target.host_header()
+            extensions = {"sni_hostname": target.host} if target.tls else {}
+            resp = await self._client.post(
+                target.pinned_url(), content=body, headers=headers, extensions=extensions
+            )
+            if 200 <= resp.status_code < 300:
+                status_code = resp.status_code
+            else:
+                reason = f"receiver answered {resp.status_code}"
+        except TargetRefused as exc:
+            reason = f"target refused: {exc}"
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+        error = None if reason is None else FAILURE
         attempts = delivery.attempts + 1
         now = datetime.now(UTC)
         retry_at = None
@@ -107,6 +128,6 @@ class Dispatcher:
                 delivery.webhook_id,
                 attempts,
                 delivery.delivery_id,
-                error,
+                reason,
                 "" if retry_at else "; giving up",
             )

@@ -10,11 +10,12 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from conftest import free_port, start_service, stop_service
+from conftest import start_service, stop_service
 
 from parklink.eventkit.bus import producer
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import DisruptionAlert
+from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Serializer
 from parklink.eventkit.tokens import Role, TokenStore
@@ -106,6 +107,8 @@ def console(
         "PARKLINK_WEBHOOK_BACKOFF_S": "0.2",
         "PARKLINK_WEBHOOK_MAX_ATTEMPTS": "10",
         "PARKLINK_SSE_KEEPALIVE_S": "0.5",
+        # The tests' webhook receivers listen on this machine.
+        "PARKLINK_WEBHOOK_ALLOWED_TARGETS": "127.0.0.1:*",
     }
     c = Console(env, state_dir, token)
     c.start()

@@ -13,11 +13,11 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import free_port
 from factories import alert, resolved
 from integration.console.harness import Console, Publisher, wait_for
 
 from parklink.console.signing import verify
+from parklink.eventkit.lifecycle import free_port
 
 pytestmark = pytest.mark.broker
 

@@ -5,11 +5,20 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from pgserver import database_url, new_database, postgres_databases
+from unit.console.served import delivered, served
 
 from parklink.console.config import ConsoleSettings
-from parklink.console.store import AlertStore
+from parklink.console.sealing import SecretBox
+from parklink.console.storage import AlertStore
 
-__all__ = ["database_url", "new_database", "open_store", "postgres_databases"]
+__all__ = [
+    "database_url",
+    "delivered",
+    "new_database",
+    "open_store",
+    "postgres_databases",
+    "served",
+]
 
 
 @pytest.fixture
@@ -17,9 +26,11 @@ def open_store(new_database: Callable[[], str]) -> Iterator[Callable[[str], Aler
     """Open (and migrate) a store from a PARKLINK_DATABASE_URL value, the way the console
     does; every store opened is closed after the test (before its database is dropped)."""
     opened: list[AlertStore] = []
+    box = SecretBox.generate()  # one key per test, as one console keeps its key
 
     def open_(url: str) -> AlertStore:
-        opened.append(AlertStore.open(ConsoleSettings(database_url=url).database()))
+        url = ConsoleSettings(database_url=url).database()
+        opened.append(AlertStore.open(url, box))
         return opened[-1]
 
     yield open_

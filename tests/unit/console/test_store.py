@@ -14,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from parklink.console.config import ConsoleSettings
 from parklink.console.matching import Matchers
 from parklink.console.query import Cursor, parse_query
-from parklink.console.store import (
+from parklink.console.sealing import SecretBox
+from parklink.console.storage import AlertStore, Incoming
+from parklink.console.storage.schema import (
     MIGRATIONS,
     UNBOUNDED,
-    AlertStore,
-    Incoming,
     history,
     migrate,
     open_engine,
@@ -37,6 +37,8 @@ TABLES = {
     "webhooks",
     "webhook_deliveries",
     "consumer_offsets",
+    "alert_events",
+    "audit",
 }
 
 OpenStore = Callable[[str], AlertStore]
@@ -109,7 +111,7 @@ def test_migrations_are_idempotent(open_store: OpenStore, database_url: str) -> 
     store.apply(TOPIC, _records(alert()), datetime.now(UTC))
     store.close()
     again = open_store(database_url)
-    assert again.alert_view("SHIPMENT_DELAY|SH-1", datetime.now(UTC)) is not None
+    assert again.get_alert("SHIPMENT_DELAY|SH-1", datetime.now(UTC)) is not None
 
 
 def test_migrations_build_the_schema_on_an_empty_database(
@@ -197,7 +199,9 @@ def test_acks_and_silences(open_store: OpenStore, database_url: str) -> None:
         now,
     )
     assert store.get_silence(silence.silence_id) == silence
-    assert store.alert_view("SHIPMENT_DELAY|SH-1", now)["silenced_by"] == silence.silence_id  # type: ignore[index]
+    view = store.get_alert("SHIPMENT_DELAY|SH-1", now)
+    assert view is not None
+    assert view["silenced_by"] == silence.silence_id
     [applied] = store.apply(TOPIC, [Incoming(alert(subject="SH-2"), 0, 1)], now)
     assert applied.silenced_by == silence.silence_id and not applied.pushed
     assert store.expire_silence(silence.silence_id, now + timedelta(minutes=1))
@@ -319,7 +323,7 @@ def test_upgrade_from_version_1_widens_the_name_columns_on_postgresql(
                 for table, column in UNBOUNDED
             }
         assert set(types.values()) == {"text"}, types
-        store = AlertStore(engine)
+        store = AlertStore(engine, SecretBox.generate())
         store.apply(TOPIC, _records(alert(corridor="C" * 100)), datetime.now(UTC))
     finally:
         engine.dispose()

@@ -11,6 +11,9 @@
     selected: null,
     source: null,
     fresh: new Set(),
+    me: null,
+    may: { acknowledge: false, silence: false },
+    lastEventId: 0,
   };
   const $ = (sel) => document.querySelector(sel);
 
@@ -89,9 +92,13 @@
       ...(options || {}),
       headers: { "Authorization": "Bearer " + state.token, "Content-Type": "application/json" },
     });
-    if (resp.status === 401 || resp.status === 403) {
+    if (resp.status === 401) {
       notice(t("bad_token"));
       throw new Error("unauthorized");
+    }
+    if (resp.status === 403) {
+      notice(t("forbidden"));
+      throw new Error("forbidden");
     }
     if (!resp.ok) {
       let message = resp.statusText;
@@ -103,29 +110,72 @@
   }
 
   // ---- data ---------------------------------------------------------------------------------
+  // The list remembers the stream's event id from before it was read; the stream then
+  // starts after that id, so no update between the two is lost. After a disconnect the
+  // browser reconnects with Last-Event-ID and the console replays what was missed; when it
+  // cannot (a `reset`), the page reloads the list.
   async function loadAlerts() {
-    state.alerts.clear();
+    const fresh = new Map();
     let next = "/v1/alerts?limit=500";
+    let first = true;
     for (let pages = 0; next && pages < 10; pages++) {
       const page = await api(next);
-      for (const a of page.items) state.alerts.set(a.alert_id, a);
+      if (first) { state.lastEventId = page.last_event_id; first = false; }
+      for (const a of page.items) fresh.set(a.alert_id, a);
       next = page.next;
     }
+    state.alerts = fresh;
+  }
+
+  async function loadMe() {
+    state.me = await api("/v1/me");
+    state.may = state.me.may;
+    showWho();
+  }
+
+  function showWho() {
+    const me = state.me;
+    const el = $("#who");
+    if (!me) { el.textContent = ""; return; }
+    const role = me.role === "park-operator" ? t("role_park_operator", { park: me.park })
+      : me.role === "viewer" ? t("role_viewer") : t("role_operator");
+    const may = ["acknowledge", "silence", "webhooks", "audit"].filter((k) => me.may[k]).map((k) => t("may_" + k));
+    el.textContent = t("signed_in", { name: me.name, role }) + " — " + (may.length ? t("may", { what: may.join(", ") }) : t("read_only_short"));
+  }
+
+  function announce(text) {
+    const el = $("#live");
+    el.textContent = "";
+    setTimeout(() => { el.textContent = text; }, 50);
   }
 
   function connect() {
     if (state.source) state.source.close();
-    const src = new EventSource("/v1/alerts/stream?token=" + encodeURIComponent(state.token));
+    const url = "/v1/alerts/stream?token=" + encodeURIComponent(state.token)
+      + "&last_event_id=" + encodeURIComponent(state.lastEventId);
+    const src = new EventSource(url);
     state.source = src;
     src.onopen = () => setConn(true);
-    src.onerror = () => setConn(false);
+    src.onerror = () => {
+      setConn(false);
+      if (src.readyState === EventSource.CLOSED) {
+        // Refused (revoked or expired token): the browser will not retry by itself.
+        notice(t("stream_closed"));
+        setTimeout(start, 10000);
+      }
+    };
     src.addEventListener("alert", (ev) => {
       const alert = JSON.parse(ev.data);
       state.alerts.set(alert.alert_id, alert);
       state.fresh.add(alert.alert_id);
       render();
-      if (state.selected === alert.alert_id) showDetail(alert.alert_id);
+      if (state.selected === alert.alert_id) showDetail(alert.alert_id, false);
+      announce(t("announce", { severity: t(alert.severity), status: t(alert.status), summary: summaryOf(alert) }));
       scheduleChart();
+    });
+    src.addEventListener("reset", async () => {
+      try { await loadAlerts(); } catch (_) { return; }
+      render();
     });
   }
 
@@ -140,6 +190,7 @@
     if (!state.token) { notice(t("need_token")); return; }
     notice("");
     try {
+      await loadMe();
       await loadAlerts();
     } catch (_) { return; }
     render();
@@ -180,15 +231,19 @@
     const body = $("#alerts tbody");
     body.replaceChildren(...rows.map((a) => h("tr", {
       "data-alert-id": a.alert_id,
+      "aria-selected": state.selected === a.alert_id ? "true" : "false",
       class: ["sev-" + a.severity, "st-" + a.status, state.selected === a.alert_id ? "selected" : "",
         state.fresh.has(a.alert_id) ? "fresh" : ""].join(" "),
-      onclick: () => showDetail(a.alert_id),
+      onclick: () => showDetail(a.alert_id, true),
     },
     h("td", {}, h("span", { class: "badge " + a.severity }, t(a.severity))),
     h("td", {}, h("span", { class: "badge " + a.status }, t(a.status)),
       a.silenced_by ? h("span", { class: "badge muted" }, t("silenced")) : null),
     h("td", {}, t(a.type)),
-    h("td", { class: "summary" }, summaryOf(a)),
+    h("td", { class: "summary" }, h("button", {
+      type: "button", class: "open-alert", "data-open": a.alert_id,
+      onclick: (e) => { e.stopPropagation(); showDetail(a.alert_id, true); },
+    }, summaryOf(a))),
     h("td", { class: "muted" }, fmtTime(a.updated_at)),
     h("td", { class: "ack-cell" }, a.acknowledged ? "✓ " + a.last_ack.by : ""))));
     state.fresh.clear();
@@ -198,23 +253,35 @@
   }
 
   // ---- detail -------------------------------------------------------------------------------
-  async function showDetail(alertId) {
+  async function showDetail(alertId, focus) {
     if (state.selected !== alertId) $("#detail").scrollTop = 0;
     state.selected = alertId;
     for (const tr of document.querySelectorAll("#alerts tbody tr")) {
       tr.classList.toggle("selected", tr.dataset.alertId === alertId);
+      tr.setAttribute("aria-selected", tr.dataset.alertId === alertId ? "true" : "false");
     }
     let a;
     try { a = await api("/v1/alerts/" + encodeURIComponent(alertId)); } catch (_) { return; }
     const chips = (items) => items.length ? items.map((i) => h("span", { class: "chip" }, i)) : [h("span", { class: "muted" }, t("none"))];
-    const comment = h("input", { type: "text", id: "ack-comment", placeholder: t("comment") });
-    const scope = h("select", { id: "silence-scope" },
+    const comment = h("input", { type: "text", id: "ack-comment", placeholder: t("comment"), "aria-label": t("comment") });
+    const scope = h("select", { id: "silence-scope", "aria-label": t("silence_scope") },
       h("option", { value: "alert" }, t("this_alert")),
       h("option", { value: "type" }, t("this_type")),
       a.corridor ? h("option", { value: "corridor" }, t("this_corridor")) : null);
-    const duration = h("select", { id: "silence-hours" },
+    const duration = h("select", { id: "silence-hours", "aria-label": t("silence_duration") },
       ...[1, 4, 24, 72].map((n) => h("option", { value: n }, n + " " + t("hours"))));
+    const actions = [];
+    if (state.may.acknowledge) {
+      actions.push(h("div", { class: "actions" }, comment,
+        h("button", { id: "ack-button", class: "primary", onclick: () => acknowledge(a.alert_id, comment.value) }, t("acknowledge"))));
+    }
+    if (state.may.silence) {
+      actions.push(h("div", { class: "actions" }, h("button", { id: "silence-button", onclick: () => silence(a, scope.value, Number(duration.value)) }, t("silence")),
+        scope, h("span", {}, t("silence_for")), duration));
+    }
+    if (!actions.length) actions.push(h("p", { class: "muted", id: "read-only" }, t("read_only")));
     $("#detail").replaceChildren(
+      h("h2", { id: "detail-heading", class: "sr-only" }, t("details")),
       h("h3", {}, h("span", { class: "badge " + a.severity }, t(a.severity)), " ",
         h("span", { class: "badge " + a.status }, t(a.status)), " ", t(a.type)),
       h("p", { id: "detail-summary" }, summaryOf(a)),
@@ -240,11 +307,9 @@
       h("h4", {}, t("acks")),
       h("ul", { id: "ack-list" }, a.acks.length ? a.acks.map((k) => h("li", {}, fmtTime(k.at) + " — " + k.by + (k.comment ? ": " + k.comment : "")))
         : [h("li", { class: "muted" }, t("none"))]),
-      h("div", { class: "actions" }, comment,
-        h("button", { id: "ack-button", class: "primary", onclick: () => acknowledge(a.alert_id, comment.value) }, t("acknowledge"))),
-      h("div", { class: "actions" }, h("button", { id: "silence-button", onclick: () => silence(a, scope.value, Number(duration.value)) }, t("silence")),
-        scope, h("span", {}, t("silence_for")), duration),
+      ...actions,
     );
+    if (focus) $("#detail").focus();
   }
 
   async function acknowledge(alertId, comment) {
@@ -252,10 +317,11 @@
       await api("/v1/alerts/" + encodeURIComponent(alertId) + "/ack", { method: "POST", body: JSON.stringify({ comment }) });
     } catch (_) { return; }
     notice(t("saved_ack"));
+    announce(t("saved_ack"));
     const fresh = await api("/v1/alerts/" + encodeURIComponent(alertId));
     state.alerts.set(alertId, fresh);
     render();
-    showDetail(alertId);
+    showDetail(alertId, false);
   }
 
   async function silence(a, scope, hours) {
@@ -303,8 +369,11 @@
       const mine = alerts.filter((a) => a.parks.includes(p.park_id));
       const sev = worst(mine);
       const firing = mine.filter((a) => a.status === "FIRING").length;
+      // The circle is the button (no text of its own, so its label cannot disagree with it).
       layers.push(s("g", { "data-park": p.park_id, style: "cursor:pointer" },
-        s("circle", { cx: x, cy: y, r: sev ? 9 : 6, fill: sev ? SEV_COLOUR[sev] : "#4caf50", stroke: "#fff", "stroke-width": 2 }),
+        s("circle", { cx: x, cy: y, r: sev ? 9 : 6, fill: sev ? SEV_COLOUR[sev] : "#4caf50", stroke: "#fff", "stroke-width": 2,
+          tabindex: "0", role: "button", "data-park-button": p.park_id,
+          "aria-label": t("map_park", { park: p.name[state.lang] || p.name.en, n: firing }) }),
         firing ? s("text", { x: x, y: y + 3.5, "text-anchor": "middle", style: "fill:#fff;font-size:9px;font-weight:700" }, firing) : null,
         s("text", { x: p.label === "below" ? x - 10 : x + 11, y: p.label === "below" ? y + 20 : y - 8, class: "park-label" },
           p.name[state.lang] || p.name.en),
@@ -312,8 +381,20 @@
     }
     svg.replaceChildren(...layers);
     for (const g of svg.querySelectorAll("g[data-park]")) {
-      g.addEventListener("click", () => { $("#f-park").value = g.dataset.park; render(); });
+      const pick = () => { $("#f-park").value = g.dataset.park; render(); };
+      g.addEventListener("click", pick);
+      g.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); }
+      });
     }
+    const lines = state.parks.map((p) => {
+      const firing = alerts.filter((a) => a.status === "FIRING" && a.parks.includes(p.park_id)).length;
+      return h("li", {}, t("map_park", { park: p.name[state.lang] || p.name.en, n: firing }));
+    });
+    for (const [corridor, list] of corridors) {
+      lines.push(h("li", {}, t("map_corridor", { corridor, n: list.filter((a) => a.status === "FIRING").length })));
+    }
+    $("#map-text").replaceChildren(...lines);
   }
 
   // ---- chart --------------------------------------------------------------------------------
@@ -347,6 +428,9 @@
       if (i % 4 === 0) parts.push(s("text", { x: left + i * bw, y: H - 8 }, new Date(b.start).getHours().toString().padStart(2, "0") + ":00"));
     });
     svg.replaceChildren(...parts);
+    $("#chart-text tbody").replaceChildren(...data.buckets.map((b) => h("tr", {},
+      h("th", { scope: "row" }, fmtTime(b.start)),
+      h("td", {}, ["CRITICAL", "WARNING", "INFO"].map((sev) => t(sev) + " " + b.counts[sev]).join(", ")))));
   }
 
   // ---- language, token, filters -------------------------------------------------------------
@@ -355,8 +439,9 @@
     for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
     for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
     $("#lang").value = state.lang;
+    showWho();
     render();
-    if (state.selected) showDetail(state.selected);
+    if (state.selected) showDetail(state.selected, false);
     loadChart();
   }
 

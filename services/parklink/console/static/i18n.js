@@ -5,13 +5,13 @@
 window.PARKLINK_I18N = {
   labels: {
     en: {
-      title: "ParkLink operator console", language: "Language", token_hint: "operator token",
+      title: "ParkLink operator console", language: "Language", token_hint: "console token",
       save_token: "Use token", status: "Status", severity: "Severity", type: "Type", park: "Park",
       corridor: "Corridor", search: "Search", any: "any", summary: "Summary", updated: "Updated",
       ack: "Ack", no_alerts: "No alerts match.", pick_alert: "Select an alert to see its details.",
       network: "Parks and corridors", over_time: "Firing alerts, last 24 h", online: "live",
-      offline: "offline", need_token: "Enter an operator token (parklink token issue --operator NAME).",
-      bad_token: "The token was refused: an operator token is needed.",
+      offline: "offline", need_token: "Enter a console token (parklink token issue --operator NAME, --park-operator PARK NAME or --viewer NAME).",
+      bad_token: "The token was refused: it is unknown, revoked or expired.",
       impact: "Impact chain", parks: "Parks", orders: "Orders", shipments: "Shipments",
       evidence: "Evidence (event ids)", metrics: "Metrics", history: "History", acks: "Acknowledgements",
       acknowledge: "Acknowledge", comment: "comment", silence: "Silence", silence_for: "for",
@@ -21,7 +21,16 @@ window.PARKLINK_I18N = {
       FIRING: "FIRING", RESOLVED: "RESOLVED", CRITICAL: "CRITICAL", WARNING: "WARNING", INFO: "INFO",
       SHIPMENT_DELAY: "Shipment delay", CAPACITY_SHORTFALL: "Capacity shortfall",
       CAPACITY_DROP: "Capacity drop", CORRIDOR_CONGESTION: "Corridor congestion", PARK_SILENT: "Park silent",
-      hours: "h", saved_ack: "Acknowledged.", saved_silence: "Silenced until {t}."
+      hours: "h", saved_ack: "Acknowledged.", saved_silence: "Silenced until {t}.",
+      signed_in: "{name} · {role}", role_operator: "alliance operator",
+      role_park_operator: "operator of {park}", role_viewer: "viewer (read only)",
+      read_only: "This token may read alerts, not change them.",
+      forbidden: "This token may not do that.", stream_closed: "The live stream was closed: the token was revoked or expired.",
+      announce: "{severity} {status}: {summary}", details: "Alert details", alerts_caption: "Alerts",
+      silence_scope: "What to silence", silence_duration: "How long",
+      map_park: "{park}: {n} firing", map_corridor: "Corridor {corridor}: {n} firing",
+      may: "may {what}", read_only_short: "read only", may_acknowledge: "acknowledge",
+      may_silence: "silence", may_webhooks: "manage webhooks", may_audit: "read the audit trail"
     },
     zh: {
       title: "ParkLink 运营控制台", language: "语言", token_hint: "运营令牌", save_token: "使用令牌",
@@ -38,7 +47,14 @@ window.PARKLINK_I18N = {
       FIRING: "告警中", RESOLVED: "已解除", CRITICAL: "严重", WARNING: "警告", INFO: "信息",
       SHIPMENT_DELAY: "货运延误", CAPACITY_SHORTFALL: "产能缺口", CAPACITY_DROP: "产能下降",
       CORRIDOR_CONGESTION: "走廊拥堵", PARK_SILENT: "园区静默", hours: "小时",
-      saved_ack: "已确认。", saved_silence: "已静默至 {t}。"
+      saved_ack: "已确认。", saved_silence: "已静默至 {t}。",
+      signed_in: "{name} · {role}", role_operator: "联盟运营", role_park_operator: "{park} 园区运营",
+      role_viewer: "只读查看", read_only: "此令牌只能查看告警，不能修改。", forbidden: "此令牌无权执行该操作。",
+      stream_closed: "实时连接已关闭：令牌已被撤销或已过期。", announce: "{severity} {status}：{summary}",
+      details: "告警详情", alerts_caption: "告警", silence_scope: "静默范围", silence_duration: "静默时长",
+      map_park: "{park}：{n} 条告警中", map_corridor: "走廊 {corridor}：{n} 条告警中",
+      may: "可{what}", read_only_short: "只读", may_acknowledge: "确认", may_silence: "静默",
+      may_webhooks: "管理 Webhook", may_audit: "查看审计记录"
     },
     ru: {
       title: "Консоль оператора ParkLink", language: "Язык", token_hint: "токен оператора",
@@ -56,7 +72,15 @@ window.PARKLINK_I18N = {
       FIRING: "АКТИВНО", RESOLVED: "СНЯТО", CRITICAL: "КРИТИЧНО", WARNING: "ВНИМАНИЕ", INFO: "ИНФО",
       SHIPMENT_DELAY: "Задержка отправки", CAPACITY_SHORTFALL: "Нехватка мощности",
       CAPACITY_DROP: "Падение мощности", CORRIDOR_CONGESTION: "Затор в коридоре", PARK_SILENT: "Парк молчит",
-      hours: "ч", saved_ack: "Подтверждено.", saved_silence: "Заглушено до {t}."
+      hours: "ч", saved_ack: "Подтверждено.", saved_silence: "Заглушено до {t}.",
+      signed_in: "{name} · {role}", role_operator: "оператор альянса", role_park_operator: "оператор парка {park}",
+      role_viewer: "наблюдатель (только чтение)", read_only: "Этот токен может только читать оповещения.",
+      forbidden: "Этому токену это не разрешено.", stream_closed: "Поток закрыт: токен отозван или истёк.",
+      announce: "{severity} {status}: {summary}", details: "Подробности оповещения", alerts_caption: "Оповещения",
+      silence_scope: "Что заглушить", silence_duration: "На сколько",
+      map_park: "{park}: активных {n}", map_corridor: "Коридор {corridor}: активных {n}",
+      may: "может: {what}", read_only_short: "только чтение", may_acknowledge: "подтверждать",
+      may_silence: "заглушать", may_webhooks: "управлять вебхуками", may_audit: "читать журнал аудита"
     }
   },
   // {subject}, {park}, {category}, {week} (from a park|category|week subject), {orders},
