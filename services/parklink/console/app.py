@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -29,15 +27,14 @@ from parklink.console.storage import AlertStore
 from parklink.console.storage.schema import sqlite_path
 from parklink.console.targets import Resolver, system_resolver
 from parklink.console.webhooks import Dispatcher
+from parklink.eventkit import service
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.logs import configure_logging
 from parklink.eventkit.metrics import new_registry
 from parklink.eventkit.private_files import private_dir, private_sqlite
 from parklink.eventkit.registry_client import RegistryClient, RegistryError
-from parklink.eventkit.settings import load_settings
 from parklink.eventkit.tokens import TokenStore
-from parklink.eventkit.web import ops_router
+from parklink.eventkit.web import install_http_metrics, ops_router
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +153,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_http_metrics(app, console_metrics.registry, "console")
     app.include_router(ops_router(console_metrics.registry, ready))
     for router in routers(runtime):
         app.include_router(router)
@@ -177,22 +175,8 @@ def _ping_db(store: AlertStore) -> None:
 def serve(settings: ConsoleSettings) -> None:
     # One line per webhook attempt and registry call is the console's own log's job.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.console_host,
-        port=settings.console_port,
-        log_level="warning",
-        timeout_graceful_shutdown=3,
-    )
-    uvicorn.Server(config).run()
+    service.serve(create_app(settings), settings.console_host, settings.console_port, graceful_s=3)
 
 
 def main() -> None:
-    try:
-        settings = load_settings(ConsoleSettings)
-        configure_logging(settings.log_level, settings.log_format)
-        serve(settings)
-    except ParkLinkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
+    service.main(ConsoleSettings, serve)

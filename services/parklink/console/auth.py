@@ -49,7 +49,12 @@ def authorize(tokens: TokenStore, token: str | None, need: Need, *, fresh: bool 
     try:
         access = Access(tokens.verify(token, fresh=fresh))
     except TokenError as exc:
-        raise ApiError(401, "unauthorized", f"console token required: {exc}") from exc
+        raise ApiError(
+            401,
+            "unauthorized",
+            f"console token required: {exc}",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from exc
     if not access.may_read:
         raise ApiError(403, "forbidden", REFUSALS[reads])
     if not need(access):

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from parklink.console.config import ConsoleSettings
-from parklink.eventkit.settings import load_settings
+from parklink.eventkit import service
 
 
 def register(subparsers: Any) -> None:
@@ -27,5 +27,4 @@ def register(subparsers: Any) -> None:
 def _run(_args: argparse.Namespace) -> int:
     from parklink.console.app import serve  # the web stack loads only for this command
 
-    serve(load_settings(ConsoleSettings))
-    return 0
+    return service.run(ConsoleSettings, serve)

@@ -20,6 +20,7 @@ from pydantic import (
 
 from parklink.console.matching import Matchers
 from parklink.eventkit.contracts import AlertStatus, Severity
+from parklink.eventkit.web import ErrorBody
 
 Stamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 """A UTC time in ISO 8601, as stored."""
@@ -37,20 +38,6 @@ StoredText = Annotated[str, AfterValidator(_no_nul)]
 
 
 # -- errors ----------------------------------------------------------------------------------
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(examples=["not_found"])
-    message: str
-    details: list[Any] = Field(
-        default_factory=list, description="e.g. `{loc, msg, type}` per invalid field"
-    )
-
-
-class ErrorBody(BaseModel):
-    """Every error answer of the API."""
-
-    error: ErrorDetail
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -136,7 +136,7 @@ def test_filters(console: Console) -> None:
     assert _ids(page) == ["SHIPMENT_DELAY|SH-1"]
     bad = console.client.get("/v1/alerts", params={"status": "BURNING"}, headers=console.auth)
     assert bad.status_code == 422
-    assert bad.json()["error"]["details"][0]["loc"] == ["query", "status"]
+    assert bad.json()["error"]["details"][0]["path"] == "query.status"
 
 
 def test_paging_follows_next_links_without_gaps_or_repeats(console: Console) -> None:
@@ -244,7 +244,7 @@ def test_silenced_alerts_are_stored_but_not_pushed(console: Console) -> None:
 def test_webhook_url_must_be_http(console: Console, url: str) -> None:
     resp = console.post("/v1/webhooks", {"url": url})
     assert resp.status_code == 422
-    assert resp.json()["error"]["details"][0]["loc"] == ["body", "url"]
+    assert resp.json()["error"]["details"][0]["path"] == "body.url"
 
 
 def test_webhook_crud_and_filters(console: Console) -> None:
@@ -312,5 +312,5 @@ def test_text_with_nul_characters_is_422_on_every_backend(console: Console) -> N
     for path, body, field in cases:
         resp = console.post(path, body)
         assert resp.status_code == 422, resp.text
-        assert resp.json()["error"]["details"][0]["loc"] == ["body", field]
+        assert resp.json()["error"]["details"][0]["path"] == f"body.{field}"
     assert console.get(_path("SHIPMENT_DELAY|SH-1"))["acks"] == []
