@@ -48,13 +48,19 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         bootstrap = cluster.__enter__()
     except ParkLinkError as exc:
         broker_unavailable(str(exc))
+    # Tests make fresh subjects (one topic prefix each) that services then register: the
+    # session acts as the registry's writer, as `parklink schemas register` does.
+    os.environ["PARKLINK_REGISTRY_USER"] = "writer"
     try:
         yield bootstrap
     finally:
+        os.environ.pop("PARKLINK_REGISTRY_USER", None)
         cluster.__exit__(None, None, None)
 
 
-def confluent_conf(bootstrap: str, user: str | None = None, **extra: str) -> dict[str, str]:
+def confluent_conf(
+    bootstrap: str, user: str | None = None, **extra: str
+) -> dict[str, str | int | float | bool]:
     """confluent-kafka settings that log in to the test broker (as admin, or as `user`)."""
     return {"bootstrap.servers": bootstrap, **client_security(user=user).confluent(), **extra}
 

@@ -23,8 +23,10 @@ def test_up_apply_twice_list_with_confluent_then_down(tmp_path: Path) -> None:
     import os
 
     base = free_port_pair()
+    # Not the session broker's: this cluster's own secrets, under its own state dir.
+    own = ("PARKLINK_KAFKA_SECRETS_DIR", "PARKLINK_REGISTRY_USERS_FILE", "PARKLINK_KAFKA_USER")
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in own},
         "PARKLINK_STATE_DIR": str(tmp_path / "state"),
         "PARKLINK_KAFKA_BASE_PORT": str(base),
         "PARKLINK_KAFKA_BOOTSTRAP": f"127.0.0.1:{base}",
@@ -45,7 +47,12 @@ def test_up_apply_twice_list_with_confluent_then_down(tmp_path: Path) -> None:
         assert "created" not in second.stdout and "reconfigured" not in second.stdout
         assert "unchanged: alliance.orders.v1" in second.stdout
 
-        listed = AdminClient({"bootstrap.servers": f"127.0.0.1:{base}"}).list_topics(timeout=10)
+        kafka = LocalKafka(KafkaLocalSettings(state_dir=tmp_path / "state", kafka_base_port=base))
+        conf: dict[str, str | int | float | bool] = {
+            "bootstrap.servers": f"127.0.0.1:{base}",
+            **kafka.security().confluent(),
+        }
+        listed = AdminClient(conf).list_topics(timeout=10)
         catalog = load_catalog()
         for spec in catalog.topics.values():
             meta = listed.topics[spec.topic("alliance.")]
@@ -78,7 +85,9 @@ def test_corrupt_state_dir_is_one_clear_error(tmp_path: Path) -> None:
         kafka.up(1)
 
 
-def test_three_node_quorum_replicates_and_survives_one_node(tmp_path: Path) -> None:
+def test_three_node_quorum_replicates_and_survives_one_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`kafka up --nodes 3`: catalog topics get replication 3 and min.insync.replicas 2, and
     acks=all producing goes on with one node stopped."""
     import os
@@ -93,6 +102,8 @@ def test_three_node_quorum_replicates_and_survives_one_node(tmp_path: Path) -> N
         base = free_port_pair()
     kafka = LocalKafka(KafkaLocalSettings(state_dir=tmp_path / "state", kafka_base_port=base))
     bootstrap = kafka.up(3).split(",")
+    for key, value in kafka.client_env().items():
+        monkeypatch.setenv(key, value)
     try:
         report = apply_catalog(load_catalog(), bootstrap, "q.")
         assert report.notes == []
