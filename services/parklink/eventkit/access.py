@@ -7,6 +7,7 @@ that every record there speaks for that park before it reaches the shared park t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ from kafka.admin import (
     ACLOperation,
     ACLPermissionType,
     ACLResourcePatternType,
+    NewTopic,
     ResourcePattern,
     ResourcePatternFilter,
     ResourceType,
@@ -26,7 +28,7 @@ from kafka.admin import (
     UserScramCredentialDeletion,
     UserScramCredentialUpsertion,
 )
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from parklink.eventkit.catalog import Catalog
 from parklink.eventkit.contracts import PARK_ID_PATTERN
@@ -212,3 +214,37 @@ def remove_user(client: KafkaAdminClient, user: str) -> int:
     except KafkaError as exc:
         raise ParkLinkError(f"removing the Kafka user {user} failed: {exc}") from exc
     return deleted
+
+
+def admit_park(
+    client: KafkaAdminClient, catalog: Catalog, names: Names, park_id: str, password: str
+) -> list[str]:
+    """Create park `park_id`'s ingress topics, SCRAM credential and ACLs (idempotent: admitting
+    again replaces the password); returns its ingress topics."""
+    user = park_principal(park_id)
+    try:
+        brokers = len(client.describe_cluster()["brokers"])
+        existing = set(client.list_topics())
+        new = []
+        topics = []
+        for role in SOURCES:
+            spec = catalog[role]
+            topic = ingress_topic(catalog, names.prefix, park_id, role)
+            topics.append(topic)
+            if topic not in existing:
+                rf = min(spec.replication_factor, brokers)
+                new.append(NewTopic(topic, spec.partitions, rf, topic_configs=spec.configs(rf)))
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                client.create_topics(new)
+    except KafkaError as exc:
+        raise ParkLinkError(f"creating the ingress topics of {park_id} failed: {exc}") from exc
+    upsert_user(client, user, password)
+    grant(client, user, park_grants(park_id, catalog, names))
+    return topics
+
+
+def expel_park(client: KafkaAdminClient, park_id: str) -> int:
+    """Delete park `park_id`'s credential and every ACL of it (its ingress topics stay until
+    the relay has passed on what is in them); returns ACLs deleted."""
+    return remove_user(client, park_principal(park_id))
