@@ -23,6 +23,7 @@ from parklink.eventkit.bus import admin, client_security
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.lifecycle import free_port, free_port_pair, spawn_module, wait_ready
+from parklink.eventkit.registry_client import confluent_registry_conf, registry_credentials
 from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.runner import ephemeral_kafka
 
@@ -63,6 +64,12 @@ def confluent_conf(
 ) -> dict[str, str | int | float | bool]:
     """confluent-kafka settings that log in to the test broker (as admin, or as `user`)."""
     return {"bootstrap.servers": bootstrap, **client_security(user=user).confluent(), **extra}
+
+
+def registry_conf(url: str, user: str | None = "writer") -> dict[str, str]:
+    """confluent-kafka SchemaRegistryClient settings, with HTTP Basic as `user` (None:
+    anonymous)."""
+    return confluent_registry_conf(url, None if user is None else registry_credentials(user=user))
 
 
 def aiokafka_conf(user: str | None = None) -> dict[str, Any]:

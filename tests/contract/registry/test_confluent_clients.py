@@ -16,6 +16,7 @@ from confluent_kafka.schema_registry import (
 )
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from conftest import registry_conf
 
 from parklink.eventkit.contracts import ShipmentEvent
 from parklink.eventkit.registry_client import RegistryClient
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.broker
 
 @pytest.fixture
 def client(registry_url: str) -> Iterator[SchemaRegistryClient]:
-    yield SchemaRegistryClient({"url": registry_url})
+    yield SchemaRegistryClient(registry_conf(registry_url))
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_register_lookup_latest_and_by_id(
     v2 = record({"name": "note", "type": "string", "default": ""})
     id1 = client.register_schema(subject, v1)
     # A fresh client (no cache) registering it again gets the same id.
-    assert SchemaRegistryClient({"url": registry_url}).register_schema(subject, v1) == id1
+    assert SchemaRegistryClient(registry_conf(registry_url)).register_schema(subject, v1) == id1
     id2 = client.register_schema(subject, v2)
     assert id2 != id1
 

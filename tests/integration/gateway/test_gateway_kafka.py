@@ -13,7 +13,7 @@ from confluent_kafka import Consumer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
-from conftest import confluent_conf
+from conftest import confluent_conf, registry_conf
 from integration.gateway.conftest import PARK, RunningGateway
 
 from parklink.eventkit.tokens import Role, TokenStore
@@ -27,7 +27,7 @@ def _orders(n: int) -> list[dict[str, Any]]:
 
 def _read_all(gw: RunningGateway, registry_url: str, kind: str, expect: int) -> list[Any]:
     topic = f"{gw.prefix}{kind}.v1"
-    decode = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
+    decode = AvroDeserializer(SchemaRegistryClient(registry_conf(registry_url, "reader")))
     kafka = Consumer(
         confluent_conf(
             gw.bootstrap,
