@@ -44,19 +44,19 @@ def new_password() -> str:
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and parents) and make it 0700."""
+    """Create `path` (and parents) and make it 0700, with every folder between it and the
+    `secrets` folder that holds it."""
     path.mkdir(parents=True, exist_ok=True)
-    path.chmod(stat.S_IRWXU)
+    for folder in (path, *path.parents):
+        folder.chmod(stat.S_IRWXU)
+        if folder.name == "secrets" or folder.parent == folder:
+            break
     return path
 
 
 def write_secret(path: Path, data: str | bytes) -> None:
     """Write `data` to `path` with mode 0600 from the first byte, replacing it atomically."""
     private_dir(path.parent)
-    for parent in path.parents:
-        if parent.name == "secrets":
-            parent.chmod(stat.S_IRWXU)
-            break
     raw = data.encode() if isinstance(data, str) else data
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

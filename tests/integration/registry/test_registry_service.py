@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import free_port, run_parklink, start_service, stop_service
+from kafka.admin import NewTopic
 
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.credentials import read_registry_users
@@ -245,3 +246,33 @@ def test_schemas_register_command(registry_url: str) -> None:
     (line,) = [x for x in failed.stderr.splitlines() if x.startswith("error:")]
     assert line.startswith(f"error: ShipmentEvent is incompatible with what {subject} holds")
     assert "'corridor'" in line
+
+
+def test_a_poisoned_store_record_is_skipped_and_the_registry_gets_ready(
+    start_registry: Callable[..., Any], kafka_bootstrap: str
+) -> None:
+    """Someone with write access to the store topic left a schema nested 500 deep in it
+    (enough to blow a recursive parser): the replay logs it, skips it, and serves the rest."""
+    from parklink.eventkit import bus
+
+    topic = f"_schemas.poison.{uuid.uuid4().hex[:8]}"
+    deep = '{"type": "record", "name": "R0", "fields": []}'
+    for i in range(1, 500):
+        deep = f'{{"type": "record", "name": "R{i}", "fields": [{{"name": "f", "type": {deep}}}]}}'
+    key = json.dumps({"keytype": "SCHEMA", "subject": "p-value", "version": 1, "magic": 1})
+    value = json.dumps({"subject": "p-value", "version": 1, "id": 1, "schema": deep})
+    client = bus.admin(kafka_bootstrap.split(","))
+    try:
+        client.create_topics([NewTopic(topic, 1, 1, topic_configs={"cleanup.policy": "compact"})])
+    finally:
+        client.close()
+    producer = bus.producer(kafka_bootstrap.split(","))
+    try:
+        producer.send(topic, key=key.encode(), value=value.encode(), partition=0).get(15)
+    finally:
+        producer.close()
+    url, _proc, log = start_registry(topic)
+    assert httpx.get(f"{url}/subjects").json() == []
+    assert "ignored record at offset 0" in log.read_text()
+    r = post(f"{url}/subjects/p-value/versions", {"schema": record("P")})
+    assert r.status_code == 200, r.text
