@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from parklink.eventkit import access
+from parklink.eventkit import access, credentials
 from parklink.eventkit.bus import admin, client_security
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
@@ -57,6 +57,16 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         os.environ.pop("PARKLINK_REGISTRY_USER", None)
         cluster.__exit__(None, None, None)
+
+
+def login_env(state_dir: Path) -> dict[str, str]:
+    """The login of a cluster of a test's own under `state_dir`, in place of the session's
+    (which os.environ holds, and child processes inherit)."""
+    return {
+        "PARKLINK_KAFKA_USER": "admin",
+        "PARKLINK_KAFKA_SECRETS_DIR": str(credentials.kafka_secrets_dir(state_dir)),
+        "PARKLINK_REGISTRY_USERS_FILE": str(credentials.registry_users_file(state_dir)),
+    }
 
 
 def confluent_conf(

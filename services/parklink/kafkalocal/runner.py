@@ -150,8 +150,11 @@ class LocalKafka:
     def client_env(self, user: str = ADMIN, count: int | None = None) -> dict[str, str]:
         """The `PARKLINK_*` settings that make bus.py's clients log in as `user` here (paths
         only: the password stays in its file)."""
+        return {"PARKLINK_KAFKA_BOOTSTRAP": self.bootstrap(count), **self.login_env(user)}
+
+    def login_env(self, user: str = ADMIN) -> dict[str, str]:
+        """`client_env` without the bootstrap: how to log in, not where to connect."""
         return {
-            "PARKLINK_KAFKA_BOOTSTRAP": self.bootstrap(count),
             "PARKLINK_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
             "PARKLINK_KAFKA_SASL_MECHANISM": SCRAM,
             "PARKLINK_KAFKA_USER": user,
@@ -452,8 +455,9 @@ def ephemeral_kafka(
     state_dir: Path, base_port: int, nodes: int = 1, plaintext_port: int | None = None
 ) -> Iterator[str]:
     """A throw-away secured cluster for tests and benchmarks: yields its bootstrap, wipes it
-    after. While it runs, this process's environment holds its admin client settings
-    (`LocalKafka.client_env`), so bus.py's clients and child processes log in to it."""
+    after. While it runs, this process's environment holds its admin login
+    (`LocalKafka.login_env`: protocol, user, secrets dir), so bus.py's clients and child
+    processes log in to it; where to connect is still given explicitly."""
     settings = KafkaLocalSettings(
         state_dir=state_dir,
         kafka_base_port=base_port,
@@ -463,7 +467,7 @@ def ephemeral_kafka(
     kafka = LocalKafka(settings)
     bootstrap = kafka.up(nodes)
     saved = dict(os.environ)
-    os.environ.update(kafka.client_env(ADMIN, nodes))
+    os.environ.update(kafka.login_env(ADMIN))
     try:
         yield bootstrap
     finally:

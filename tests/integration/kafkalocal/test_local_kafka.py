@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient
-from conftest import free_port_pair, run_parklink
+from conftest import free_port_pair, login_env, run_parklink
 
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
@@ -23,10 +23,9 @@ def test_up_apply_twice_list_with_confluent_then_down(tmp_path: Path) -> None:
     import os
 
     base = free_port_pair()
-    # Not the session broker's: this cluster's own secrets, under its own state dir.
-    own = ("PARKLINK_KAFKA_SECRETS_DIR", "PARKLINK_REGISTRY_USERS_FILE", "PARKLINK_KAFKA_USER")
     env = {
-        **{k: v for k, v in os.environ.items() if k not in own},
+        **os.environ,
+        **login_env(tmp_path / "state"),  # not the session broker's login: this cluster's own
         "PARKLINK_STATE_DIR": str(tmp_path / "state"),
         "PARKLINK_KAFKA_BASE_PORT": str(base),
         "PARKLINK_KAFKA_BOOTSTRAP": f"127.0.0.1:{base}",
