@@ -15,7 +15,7 @@ from pathlib import Path
 import factories
 import httpx
 import pytest
-from conftest import free_port, run_parklink, service_env, start_service, stop_service
+from conftest import run_parklink, service_env, start_service, stop_service
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import (
     ACLFilter,
@@ -34,6 +34,7 @@ from parklink.eventkit.bus import ClientSecurity, client_security
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import OrderEvent
 from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Serializer
 from parklink.kafkalocal.tls import ensure_tls

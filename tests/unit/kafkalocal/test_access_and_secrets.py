@@ -114,3 +114,27 @@ def test_tls_material_verifies_for_127_0_0_1(tmp_path: Path) -> None:
     before = (tmp_path / "ca.pem").read_bytes()
     ensure_tls(tmp_path)
     assert (tmp_path / "ca.pem").read_bytes() == before
+
+
+def test_faust_and_aiokafka_get_the_same_login(tmp_path: Path) -> None:
+    """What detector/app.py passes to faust.App(broker_credentials=...) turns, inside faust's
+    aiokafka driver, into SASL_SSL with SCRAM-SHA-512 and the CA's TLS context."""
+    from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
+
+    from parklink.eventkit.bus import aiokafka_kwargs, faust_broker_credentials
+    from parklink.eventkit.settings import Settings
+
+    secrets = tmp_path / "secrets" / "kafka"
+    ensure_tls(secrets)
+    password = credentials.ensure_kafka_password(secrets, "detector")
+    settings = Settings(state_dir=tmp_path, kafka_secrets_dir=secrets, kafka_user="detector")
+    auth = credentials_to_aiokafka_auth(faust_broker_credentials(settings))
+    assert auth["security_protocol"] == "SASL_SSL"
+    assert auth["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (auth["sasl_plain_username"], auth["sasl_plain_password"]) == ("detector", password)
+    assert isinstance(auth["ssl_context"], ssl.SSLContext)
+    assert auth["ssl_context"].check_hostname
+    direct = aiokafka_kwargs(settings)
+    assert direct["sasl_plain_username"] == "detector"
+    plain = Settings(state_dir=tmp_path, kafka_security_protocol="PLAINTEXT")
+    assert faust_broker_credentials(plain) is None
