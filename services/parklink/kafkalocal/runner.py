@@ -102,6 +102,8 @@ class LocalKafka:
     def __init__(self, settings: KafkaLocalSettings) -> None:
         self.settings = settings
         self.home = settings.state_dir.resolve() / "kafka"
+        # Always under its own state dir (PARKLINK_KAFKA_SECRETS_DIR tells clients where to
+        # look; a cluster started beside another must not take over the other's secrets).
         self.secrets = credentials.kafka_secrets_dir(settings.state_dir.resolve())
         self.version = kafka_version()
         self.libs = settings.cache_dir.expanduser().resolve() / f"kafka-{self.version}" / "libs"

@@ -64,7 +64,9 @@ def test_register_lookup_latest_and_by_id(
     assert client.get_version(subject, 1).schema_id == id1
 
 
-def test_compatibility_and_config(client: SchemaRegistryClient, topic: str) -> None:
+def test_compatibility_and_config(
+    client: SchemaRegistryClient, registry_url: str, topic: str
+) -> None:
     subject = f"{topic}-value"
     client.register_schema(subject, record())
     breaking = record({"name": "mode", "type": "string"})
@@ -75,6 +77,11 @@ def test_compatibility_and_config(client: SchemaRegistryClient, topic: str) -> N
     assert (info.value.http_status_code, info.value.error_code) == (409, 409)
     assert "'mode'" in info.value.error_message
 
+    writer = client
+    with pytest.raises(SchemaRegistryError) as denied:  # config and deletes are the admin's
+        writer.set_compatibility(subject, "NONE")
+    assert denied.value.http_status_code == 403
+    client = SchemaRegistryClient(registry_conf(registry_url, "admin"))
     assert client.set_compatibility(subject, "NONE") == {"compatibility": "NONE"}
     assert client.get_compatibility(subject) == "NONE"
     assert client.get_config(subject).compatibility_level.value == "NONE"

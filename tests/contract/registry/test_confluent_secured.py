@@ -15,6 +15,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient, SchemaRegistry
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from conftest import registry_conf
+from kafka import TopicPartition
 from kafka.admin import ACLOperation, ResourceType
 from pydantic import SecretStr
 
@@ -80,12 +81,19 @@ def test_stock_clients_with_wrong_credentials_get_nothing(
     topic = new_topic("integrator-wrong")
     conf = integrator(kafka_bootstrap, topic, "g-wrong")
     errors: list[Any] = []
+    reports: list[Any] = []
     producer = Producer(
         {**conf, "sasl.password": "wrong", "message.timeout.ms": 5000, "error_cb": errors.append}
     )
-    producer.produce(topic, key=b"k", value=b"v")
-    assert producer.flush(10) == 1  # never delivered
+    producer.produce(topic, key=b"k", value=b"v", on_delivery=lambda err, _: reports.append(err))
+    producer.flush(15)
+    assert len(reports) == 1 and reports[0] is not None  # never delivered
     assert any("Authentication failed" in str(e) for e in errors), errors
+    check = bus.consumer(kafka_bootstrap.split(","), group_id=None)
+    try:
+        assert check.end_offsets([TopicPartition(topic, 0)]) == {TopicPartition(topic, 0): 0}
+    finally:
+        check.close()
 
     strangers = SchemaRegistryClient({"url": registry_url, "basic.auth.user.info": "writer:no"})
     with pytest.raises(SchemaRegistryError) as refused:
