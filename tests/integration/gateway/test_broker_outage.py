@@ -27,7 +27,11 @@ pytestmark = pytest.mark.broker
 @pytest.fixture
 def own_kafka(tmp_path: Path) -> Iterator[LocalKafka]:
     kafka = LocalKafka(
-        KafkaLocalSettings(state_dir=tmp_path / "own-kafka", kafka_base_port=free_port_pair())
+        KafkaLocalSettings(
+            state_dir=tmp_path / "own-kafka",
+            kafka_base_port=free_port_pair(),
+            kafka_start_timeout_s=300,
+        )
     )
     kafka.up(1)
     try:

@@ -29,6 +29,7 @@ def test_up_apply_twice_list_with_confluent_then_down(tmp_path: Path) -> None:
         "PARKLINK_STATE_DIR": str(tmp_path / "state"),
         "PARKLINK_KAFKA_BASE_PORT": str(base),
         "PARKLINK_KAFKA_BOOTSTRAP": f"127.0.0.1:{base}",
+        "PARKLINK_KAFKA_START_TIMEOUT_S": "300",  # a loaded CI machine starts JVMs slowly
     }
     up = run_parklink(env, "kafka", "up")
     assert up.returncode == 0, up.stderr
@@ -51,7 +52,7 @@ def test_up_apply_twice_list_with_confluent_then_down(tmp_path: Path) -> None:
             "bootstrap.servers": f"127.0.0.1:{base}",
             **kafka.security().confluent(),
         }
-        listed = AdminClient(conf).list_topics(timeout=10)
+        listed = AdminClient(conf).list_topics(timeout=30)
         catalog = load_catalog()
         for spec in catalog.topics.values():
             meta = listed.topics[spec.topic("alliance.")]
@@ -99,7 +100,11 @@ def test_three_node_quorum_replicates_and_survives_one_node(
     base = free_port_pair()
     while any(port_open(p) for p in range(base, base + 6)):
         base = free_port_pair()
-    kafka = LocalKafka(KafkaLocalSettings(state_dir=tmp_path / "state", kafka_base_port=base))
+    kafka = LocalKafka(
+        KafkaLocalSettings(
+            state_dir=tmp_path / "state", kafka_base_port=base, kafka_start_timeout_s=300
+        )
+    )
     bootstrap = kafka.up(3).split(",")
     for key, value in kafka.client_env().items():
         monkeypatch.setenv(key, value)

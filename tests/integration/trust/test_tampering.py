@@ -55,7 +55,7 @@ class Alliance:
     prefix: str
     registry_url: str
     parks: dict[str, ClientSecurity]
-    relay_log: Path
+    relay_url: str
 
     def topic(self, role: str) -> str:
         return CATALOG[role].topic(self.prefix)
@@ -117,10 +117,10 @@ def alliance(
         "PARKLINK_RELAY_REFRESH_MS": "1000",
         **service_env("relay", names, kafka_bootstrap),
     }
-    log = tmp_path / "relay.log"
-    proc = start_service("parklink.relay", env, log, f"http://127.0.0.1:{port}/readyz")
+    url = f"http://127.0.0.1:{port}"
+    proc = start_service("parklink.relay", env, tmp_path / "relay.log", f"{url}/readyz")
     try:
-        yield Alliance(servers, topic_prefix, registry_url, parks, log)
+        yield Alliance(servers, topic_prefix, registry_url, parks, url)
     finally:
         stop_service(proc)
         client = bus.admin(servers)
@@ -206,6 +206,11 @@ def test_park_b_cannot_speak_for_park_a(alliance: Alliance) -> None:
     stamp = records[0].timestamp  # type: ignore[attr-defined]
     report("park A writes its own record, backdated to 1970", f"relayed, record time {stamp}")
     assert stamp > 1_700_000_000_000
+    scraped = httpx.get(f"{alliance.relay_url}/metrics").text
+    assert 'parklink_relay_records_total{outcome="dead-lettered",reason="foreign-park"} 1.0' in (
+        scraped
+    )
+    assert 'parklink_relay_records_total{outcome="forwarded",reason=""} 1.0' in scraped
 
 
 def test_park_b_cannot_write_alerts_or_schemas(alliance: Alliance) -> None:
