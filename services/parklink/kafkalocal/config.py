@@ -10,7 +10,7 @@ from parklink.eventkit.settings import Settings
 class KafkaLocalSettings(Settings):
     kafka_base_port: int = Field(9092, ge=1024, le=65000, description="Node n listens on base+2n.")
     kafka_heap_mb: int = Field(512, ge=256, le=8192)
-    kafka_start_timeout_s: float = Field(90.0, gt=0)
+    kafka_start_timeout_s: float = Field(180.0, gt=0, description="How long nodes may take.")
     kafka_plaintext: bool = Field(
         False,
         description="Also open an unauthenticated listener where anyone may do anything "
