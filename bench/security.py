@@ -28,12 +28,15 @@ def run(ctx: BenchContext) -> list[Row]:
             client.create_topics([NewTopic(t, 6, 1) for t in ("bench.sasl-ssl", "bench.plain")])
         finally:
             client.close()
-        # Alternate, so that neither side always runs on a warmer machine.
-        secured = kafka_python_rate(secured_ctx, "bench.sasl-ssl", records)
-        plain = kafka_python_rate(
-            plain_ctx, "bench.plain", records, security=ClientSecurity(protocol="PLAINTEXT")
-        )
-        secured = max(secured, kafka_python_rate(secured_ctx, "bench.sasl-ssl", records))
+        # Alternate twice and keep each side's best, so that neither side always runs on a
+        # warmer (or busier) machine.
+        plain_login = ClientSecurity(protocol="PLAINTEXT")
+        secured = plain = 0.0
+        for _ in range(2):
+            secured = max(secured, kafka_python_rate(secured_ctx, "bench.sasl-ssl", records))
+            plain = max(
+                plain, kafka_python_rate(plain_ctx, "bench.plain", records, security=plain_login)
+            )
     note = f"kafka-python, acks=all, {SIZE}-byte values, 6 partitions, {records} records"
     return [
         Row("security", "producer over SASL_SSL (SCRAM-SHA-512)", secured, "rec/s", note),
