@@ -110,6 +110,7 @@ def alliance(
         client.close()
     port = free_port()
     env = {
+        "PARKLINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "PARKLINK_TOPIC_PREFIX": topic_prefix,
         "PARKLINK_REGISTRY_URL": registry_url,
         "PARKLINK_RELAY_PORT": str(port),
@@ -234,7 +235,7 @@ def test_park_b_cannot_write_alerts_or_schemas(alliance: Alliance) -> None:
 def test_park_add_and_remove(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> None:
     park = "UZ-TAS-NAVOI"
     secrets = Path(os.environ["PARKLINK_KAFKA_SECRETS_DIR"])
-    env = {"PARKLINK_TOPIC_PREFIX": topic_prefix}
+    env = {"PARKLINK_KAFKA_BOOTSTRAP": kafka_bootstrap, "PARKLINK_TOPIC_PREFIX": topic_prefix}
     added = run_parklink(env, "park", "add", park)
     assert added.returncode == 0, added.stderr
     path = credentials.kafka_password_file(secrets, f"park-{park}")
