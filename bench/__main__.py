@@ -17,6 +17,7 @@ BENCHES = (
     "bench.serde",
     "bench.registry_serde",
     "bench.producer",
+    "bench.security",
     "bench.detector",
     "bench.shipments",
     "bench.publisher",

@@ -12,7 +12,8 @@ import time
 from kafka.admin import NewTopic
 
 from bench.harness import BenchContext, Row, lib_version
-from parklink.eventkit import bus
+from parklink.eventkit import bus, credentials
+from parklink.eventkit.bus import ClientSecurity
 from parklink.kafkalocal.config import KafkaLocalSettings
 from parklink.kafkalocal.runner import LocalKafka
 
@@ -29,9 +30,14 @@ def _topic(ctx: BenchContext, name: str) -> str:
     return name
 
 
-def kafka_python_rate(ctx: BenchContext, topic: str, records: int = RECORDS) -> float:
+def kafka_python_rate(
+    ctx: BenchContext,
+    topic: str,
+    records: int = RECORDS,
+    security: ClientSecurity | None = None,
+) -> float:
     value = os.urandom(SIZE)
-    producer = bus.producer(ctx.servers, linger_ms=10)
+    producer = bus.producer(ctx.servers, security=security, linger_ms=10)
     try:
         for i in range(2000):  # warm up connections and metadata
             producer.send(topic, key=str(i).encode(), value=value)
@@ -43,6 +49,26 @@ def kafka_python_rate(ctx: BenchContext, topic: str, records: int = RECORDS) -> 
         return records / (time.perf_counter() - start)
     finally:
         producer.close()
+
+
+def _java_client_config(ctx: BenchContext) -> str:
+    """The Java client's login (SASL/SCRAM over TLS, as bus.py's clients) in a 0600 file, so
+    the password is not on the command line."""
+    security = bus.client_security()
+    path = ctx.workdir / "producer-performance.properties"
+    lines = [f"bootstrap.servers={ctx.bootstrap}"]
+    if security.secured and security.password is not None:
+        secret = security.password.get_secret_value()
+        lines += [
+            "security.protocol=SASL_SSL",
+            f"sasl.mechanism={security.mechanism}",
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{security.username}" password="{secret}";',
+            "ssl.truststore.type=PEM",
+            f"ssl.truststore.location={security.ca_file}",
+        ]
+    credentials.write_secret(path, "\n".join(lines) + "\n")
+    return str(path)
 
 
 def producer_performance(ctx: BenchContext, topic: str) -> tuple[float, str]:
@@ -62,8 +88,9 @@ def producer_performance(ctx: BenchContext, topic: str) -> tuple[float, str]:
         str(SIZE),
         "--throughput",
         "-1",
+        "--producer.config",
+        _java_client_config(ctx),
         "--producer-props",
-        f"bootstrap.servers={ctx.bootstrap}",
         "acks=all",
         "enable.idempotence=true",
         "linger.ms=10",

@@ -1,5 +1,9 @@
 """Fixtures shared by every tier. The broker tier gets a real Apache Kafka, started through the
-same code as `parklink kafka up` (or the one at PARKLINK_KAFKA_BOOTSTRAP when set)."""
+same code as `parklink kafka up` (or the one at PARKLINK_KAFKA_BOOTSTRAP when set), secured:
+SASL/SCRAM over TLS with ACLs. For the session, os.environ holds its admin client settings
+(PARKLINK_KAFKA_*), so bus.py's clients and every service started here log in; a service that
+should run as its own principal gets `service_env(...)`. Tests that use confluent-kafka or
+aiokafka directly take their settings from `confluent_conf()` / `aiokafka_conf()`."""
 
 from __future__ import annotations
 
@@ -10,13 +14,16 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from parklink.eventkit.bus import admin
+from parklink.eventkit import access, credentials
+from parklink.eventkit.bus import admin, client_security
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.lifecycle import free_port, free_port_pair, spawn_module, wait_ready
+from parklink.eventkit.registry_client import confluent_registry_conf, registry_credentials
 from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.runner import ephemeral_kafka
 
@@ -42,10 +49,53 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         bootstrap = cluster.__enter__()
     except ParkLinkError as exc:
         broker_unavailable(str(exc))
+    # Tests make fresh subjects (one topic prefix each) that services then register: the
+    # session acts as the registry's writer, as `parklink schemas register` does.
+    os.environ["PARKLINK_REGISTRY_USER"] = "writer"
     try:
         yield bootstrap
     finally:
+        os.environ.pop("PARKLINK_REGISTRY_USER", None)
         cluster.__exit__(None, None, None)
+
+
+def login_env(state_dir: Path) -> dict[str, str]:
+    """The login of a cluster of a test's own under `state_dir`, in place of the session's
+    (which os.environ holds, and child processes inherit)."""
+    return {
+        "PARKLINK_KAFKA_USER": "admin",
+        "PARKLINK_KAFKA_SECRETS_DIR": str(credentials.kafka_secrets_dir(state_dir)),
+        "PARKLINK_REGISTRY_USERS_FILE": str(credentials.registry_users_file(state_dir)),
+    }
+
+
+def confluent_conf(
+    bootstrap: str, user: str | None = None, **extra: str
+) -> dict[str, str | int | float | bool]:
+    """confluent-kafka settings that log in to the test broker (as admin, or as `user`)."""
+    return {"bootstrap.servers": bootstrap, **client_security(user=user).confluent(), **extra}
+
+
+def registry_conf(url: str, user: str | None = "writer") -> dict[str, str]:
+    """confluent-kafka SchemaRegistryClient settings, with HTTP Basic as `user` (None:
+    anonymous)."""
+    return confluent_registry_conf(url, None if user is None else registry_credentials(user=user))
+
+
+def aiokafka_conf(user: str | None = None) -> dict[str, Any]:
+    """aiokafka keyword arguments that log in to the test broker (as admin, or as `user`)."""
+    return client_security(user=user).aiokafka()
+
+
+def service_env(service: str, names: access.Names, bootstrap: str) -> dict[str, str]:
+    """Give `service` its ACLs for `names` (a test's prefix and topics) and return the
+    environment that makes it log in as itself instead of as admin."""
+    client = admin(bootstrap.split(","))
+    try:
+        access.grant(client, service, access.service_grants(service, load_catalog(), names))
+    finally:
+        client.close()
+    return {"PARKLINK_KAFKA_USER": service}
 
 
 @pytest.fixture
@@ -121,12 +171,14 @@ def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory)
     """ParkLink's registry on a free port, storing into a fresh `_schemas` topic."""
     port = free_port()
     logs = tmp_path_factory.mktemp("registry")
+    topic = f"_schemas.{uuid.uuid4().hex[:8]}"
     env = {
         "PARKLINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "PARKLINK_REGISTRY_HOST": "127.0.0.1",
         "PARKLINK_REGISTRY_PORT": str(port),
-        "PARKLINK_REGISTRY_TOPIC": f"_schemas.{uuid.uuid4().hex[:8]}",
+        "PARKLINK_REGISTRY_TOPIC": topic,
         "PARKLINK_STATE_DIR": str(logs),
+        **service_env("registry", access.Names(registry_topic=topic), kafka_bootstrap),
     }
     url = f"http://127.0.0.1:{port}"
     proc = start_service("parklink.registry", env, logs / "registry.log", f"{url}/readyz")

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "parklink.gateway.cli",
     "parklink.detector.cli",
     "parklink.cli.tokens",
+    "parklink.cli.parks",
     "parklink.publisher.cli",
     "parklink.cli.subscribe",
     "parklink.cli.dlq",

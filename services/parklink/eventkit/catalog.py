@@ -22,7 +22,9 @@ _KNOWN_FIELDS = {
     "min_insync_replicas",
     "cleanup_policy",
     "retention_ms",
+    "message_timestamp_type",
 }
+TIMESTAMP_TYPES = {"CreateTime", "LogAppendTime"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class TopicSpec:
     min_insync_replicas: int
     cleanup_policy: str
     retention_ms: int | None
+    message_timestamp_type: str = "CreateTime"
 
     def topic(self, prefix: str) -> str:
         return prefix + self.name
@@ -51,6 +54,8 @@ class TopicSpec:
         }
         if self.retention_ms is not None:
             conf["retention.ms"] = str(self.retention_ms)
+        if self.message_timestamp_type != "CreateTime":
+            conf["message.timestamp.type"] = self.message_timestamp_type
         return conf
 
 
@@ -100,6 +105,12 @@ def parse_catalog(doc: dict[str, Any], where: str = "topic catalog") -> Catalog:
         retention = raw.get("retention_ms")
         if retention is not None and (not isinstance(retention, int) or retention < -1):
             raise ParkLinkError(f"{at}: retention_ms must be a whole number (-1 for forever)")
+        timestamps = raw.get("message_timestamp_type", "CreateTime")
+        if timestamps not in TIMESTAMP_TYPES:
+            raise ParkLinkError(
+                f"{at}: message_timestamp_type {timestamps!r} is not one of "
+                f"{sorted(TIMESTAMP_TYPES)}"
+            )
         topics[role] = TopicSpec(
             role=role,
             name=name,
@@ -114,6 +125,7 @@ def parse_catalog(doc: dict[str, Any], where: str = "topic catalog") -> Catalog:
             ),
             cleanup_policy=policy,
             retention_ms=retention,
+            message_timestamp_type=timestamps,
         )
     return Catalog(topics)
 

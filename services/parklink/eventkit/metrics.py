@@ -42,6 +42,7 @@ SIMULATOR_RETRIES = "simulator_retries_total"
 SIMULATOR_BACKLOG = "simulator_backlog"
 SIMULATOR_LAG_SECONDS = "simulator_lag_seconds"
 SIMULATOR_SCENARIOS = "simulator_scenarios_total"
+RELAY_RECORDS = "relay_records_total"
 
 
 def name(short: str) -> str:

@@ -5,16 +5,23 @@ process's umask, and files created earlier with wider modes are narrowed on open
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def private_dir(path: Path) -> Path:
-    """Create `path` (and parents) if needed; make `path` itself 0700."""
+def private_dir(path: Path, root: Path | None = None) -> Path:
+    """Create `path` (and parents) if needed and make it 0700. With `root` (an ancestor of
+    `path`), every folder from `root` down to `path` is made 0700 too; folders above `root`,
+    or above `path` without one, are never touched."""
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    os.chmod(path, DIR_MODE)
+    folders = [path]
+    if root is not None and root in path.parents:
+        folders += [p for p in path.parents if p == root or root in p.parents]
+    for folder in folders:
+        os.chmod(folder, DIR_MODE)
     return path
 
 
@@ -37,10 +44,15 @@ def private_sqlite(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write a secret file that never exists with a wider mode, not even briefly."""
-    private_dir(path.parent)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.chmod(path, FILE_MODE)
+def write_private(path: Path, data: bytes, root: Path | None = None) -> None:
+    """Write a secret file that never exists with a wider mode, not even briefly, and is
+    replaced atomically (a reader never sees half of it). `root` as for `private_dir`."""
+    private_dir(path.parent, root)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

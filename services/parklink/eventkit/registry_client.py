@@ -1,5 +1,7 @@
 """A small client of the Confluent Schema Registry REST API (ParkLink's own registry or any
-compatible one), with an id <-> schema cache."""
+compatible one), with an id <-> schema cache. It authenticates with HTTP Basic as the
+`PARKLINK_REGISTRY_USER` (password from PARKLINK_REGISTRY_PASSWORD or the state dir's registry
+users file), or calls anonymously (reads only) when no user is set."""
 
 from __future__ import annotations
 
@@ -9,8 +11,11 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import SecretStr
 
+from parklink.eventkit import credentials
 from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.settings import Settings, load_settings
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
@@ -24,11 +29,55 @@ class RegistryError(ParkLinkError):
         self.code = code
 
 
+def registry_credentials(
+    settings: Settings | None = None, user: str | None = None
+) -> tuple[str, SecretStr] | None:
+    """(user, password) for the registry from the settings (or for `user`); None: anonymous."""
+    s = settings if settings is not None else load_settings(Settings)
+    name = user or s.registry_user
+    if name is None:
+        return None
+    if user is None and s.registry_password is not None:
+        return name, s.registry_password
+    path = s.registry_users_file or credentials.registry_users_file(s.state_dir)
+    try:
+        entry = credentials.read_registry_users(path).get(name)
+    except ParkLinkError as exc:
+        raise ParkLinkError(
+            f"no registry password for {name}: set PARKLINK_REGISTRY_PASSWORD ({exc})"
+        ) from exc
+    if entry is None:
+        raise ParkLinkError(f"registry user {name} is not in {path}")
+    return name, SecretStr(entry[1])
+
+
+def confluent_registry_conf(url: str, auth: tuple[str, SecretStr] | None) -> dict[str, str]:
+    """confluent-kafka SchemaRegistryClient settings with the same credentials."""
+    conf = {"url": url}
+    if auth is not None:
+        conf["basic.auth.user.info"] = f"{auth[0]}:{auth[1].get_secret_value()}"
+    return conf
+
+
 class RegistryClient:
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 10.0,
+        auth: tuple[str, SecretStr] | None = None,
+        *,
+        anonymous: bool = False,
+    ) -> None:
+        """`auth` defaults to `registry_credentials()`; `anonymous=True` sends none."""
         self.url = url.rstrip("/")
+        if auth is None and not anonymous:
+            auth = registry_credentials()
+        self.user = auth[0] if auth else None
         self._http = httpx.Client(
-            base_url=self.url, timeout=timeout, headers={"Accept": CONTENT_TYPE}
+            base_url=self.url,
+            timeout=timeout,
+            headers={"Accept": CONTENT_TYPE},
+            auth=httpx.BasicAuth(auth[0], auth[1].get_secret_value()) if auth else None,
         )
         self._by_id: dict[int, str] = {}
         self._ids: dict[tuple[str, str], int] = {}
@@ -105,14 +154,6 @@ class RegistryClient:
         with self._lock:
             self._by_id[schema_id] = schema
         return schema
-
-    def check_compatibility(self, subject: str, schema: str, version: str = "latest") -> bool:
-        doc = self._call(
-            "POST",
-            f"/compatibility/subjects/{quote(subject, safe='')}/versions/{version}",
-            {"schema": schema},
-        )
-        return bool(doc.get("is_compatible"))
 
     def ping(self) -> None:
         self._call("GET", "/subjects")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from parklink.eventkit.errors import ParkLinkError
@@ -30,6 +30,35 @@ class Settings(BaseSettings):
     registry_url: str = Field("http://127.0.0.1:8081", pattern=r"^https?://")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+
+    # ---- Kafka and registry client security (docs/security.md) ----------------------------
+    kafka_security_protocol: Literal["SASL_SSL", "PLAINTEXT"] = Field(
+        "SASL_SSL", description="SASL_SSL (SCRAM over TLS); PLAINTEXT only for a plain listener."
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_user: str = Field(
+        "admin",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+        description="Kafka principal of this process; each service runs as its own.",
+    )
+    kafka_password: SecretStr | None = Field(
+        None, description="Default: <kafka_secrets_dir>/users/<kafka_user>.password."
+    )
+    kafka_secrets_dir: Path | None = Field(
+        None, description="CA and passwords of the local broker; default <state_dir>/secrets/kafka."
+    )
+    kafka_ca_file: Path | None = Field(
+        None, description="CA that signed the broker certificate; default <secrets>/ca.pem."
+    )
+    registry_user: str | None = Field(
+        None, description="HTTP Basic user for the registry; none means anonymous (read only)."
+    )
+    registry_password: SecretStr | None = Field(
+        None, description="Default: the user's entry in <state_dir>/secrets/registry/users.json."
+    )
+    registry_users_file: Path | None = Field(
+        None, description="The registry's users and roles; default under the state dir."
+    )
 
     @property
     def bootstrap_servers(self) -> list[str]:

@@ -15,12 +15,20 @@ def register(subparsers: Any) -> None:
         "kafka",
         help="run a local Apache Kafka (KRaft) from Maven Central jars",
         description="A local Apache Kafka in KRaft mode, its jars fetched with Maven into "
-        "PARKLINK_CACHE_DIR and its data under PARKLINK_STATE_DIR/kafka. Listens on 127.0.0.1.",
+        "PARKLINK_CACHE_DIR and its data under PARKLINK_STATE_DIR/kafka. Listens on 127.0.0.1 "
+        "with SASL/SCRAM over TLS and ACLs; the CA and every service's password are written "
+        "under PARKLINK_STATE_DIR/secrets/kafka (0600), where ParkLink's clients find them.",
     )
     sub = kafka.add_subparsers(dest="kafka_command", metavar="ACTION", required=True)
     up = sub.add_parser("up", help="start the broker(s) and wait until they answer")
     up.add_argument(
         "--nodes", type=int, choices=(1, 3), default=1, help="1 (default) or a 3-node quorum"
+    )
+    up.add_argument(
+        "--plaintext",
+        action="store_true",
+        help="also open an unauthenticated listener with full access on "
+        "PARKLINK_KAFKA_PLAINTEXT_BASE_PORT (default 9192): benchmarks and legacy tools only",
     )
     up.set_defaults(handler=_up)
     down = sub.add_parser("down", help="stop the broker(s); leaves no process or port behind")
@@ -30,13 +38,17 @@ def register(subparsers: Any) -> None:
     status.set_defaults(handler=_status)
 
 
-def _kafka() -> LocalKafka:
-    return LocalKafka(load_settings(KafkaLocalSettings))
+def _kafka(**overrides: Any) -> LocalKafka:
+    return LocalKafka(load_settings(KafkaLocalSettings, **overrides))
 
 
 def _up(args: argparse.Namespace) -> int:
-    bootstrap = _kafka().up(args.nodes)
-    print(f"Kafka is up: {bootstrap}")
+    kafka = _kafka(**({"kafka_plaintext": True} if args.plaintext else {}))
+    bootstrap = kafka.up(args.nodes)
+    print(f"Kafka is up: {bootstrap} (SASL_SSL, SCRAM-SHA-512; CA {kafka.secrets / 'ca.pem'})")
+    plain = [n.plain_bootstrap for n in kafka.nodes(args.nodes) if n.plain_bootstrap]
+    if plain:
+        print(f"plain listener without authentication: {','.join(plain)}")
     return 0
 
 

@@ -1,14 +1,18 @@
-"""Fetch, configure, start, watch and stop a local KRaft cluster of 1 or 3 nodes.
+"""Fetch, configure, start, watch and stop a local KRaft cluster of 1 or 3 nodes, secured:
+SASL/SCRAM over TLS for clients, ACLs (StandardAuthorizer), an admin super user made when the
+storage is formatted, and one principal per ParkLink service (see docs/security.md).
 
 Layout under the state dir: `kafka/cluster.json` (what was started) and per node
-`kafka/node-N/{server.properties,data/,kafka.log,pid}`. Jars are cached under the cache dir
-(`kafka-<version>/libs`), shared by every checkout on the machine."""
+`kafka/node-N/{server.properties,data/,kafka.log,pid}`; TLS material and passwords under
+`secrets/kafka/` (0700/0600). Jars are cached under the cache dir (`kafka-<version>/libs`),
+shared by every checkout on the machine."""
 
 from __future__ import annotations
 
 import base64
 import json
 import logging
+import os
 import re
 import shutil
 import signal
@@ -20,16 +24,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from parklink.eventkit.bus import KafkaUnavailable, wait_for_kafka
+from pydantic import SecretStr
+
+from parklink.eventkit import access, credentials
+from parklink.eventkit.bus import ClientSecurity, KafkaUnavailable, admin, wait_for_kafka
+from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.lifecycle import log_tail, pid_alive, port_open, signal_group
 from parklink.eventkit.paths import DEPLOY_DIR
 from parklink.kafkalocal.config import KafkaLocalSettings
+from parklink.kafkalocal.tls import broker_principal, ensure_tls
 
 log = logging.getLogger(__name__)
 
 RECIPE_DIR = DEPLOY_DIR / "kafka"
 POM = RECIPE_DIR / "pom.xml"
+ADMIN, BROKER = "admin", "broker"
+SCRAM = "SCRAM-SHA-512"
 
 
 def kafka_version() -> str:
@@ -45,6 +56,7 @@ class Node:
     broker_port: int
     controller_port: int
     home: Path
+    plain_port: int | None = None
 
     @property
     def pid_file(self) -> Path:
@@ -61,6 +73,10 @@ class Node:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.broker_port}"
+
+    @property
+    def plain_bootstrap(self) -> str | None:
+        return None if self.plain_port is None else f"127.0.0.1:{self.plain_port}"
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,9 @@ class LocalKafka:
     def __init__(self, settings: KafkaLocalSettings) -> None:
         self.settings = settings
         self.home = settings.state_dir.resolve() / "kafka"
+        # Always under its own state dir (PARKLINK_KAFKA_SECRETS_DIR tells clients where to
+        # look; a cluster started beside another must not take over the other's secrets).
+        self.secrets = credentials.kafka_secrets_dir(settings.state_dir.resolve())
         self.version = kafka_version()
         self.libs = settings.cache_dir.expanduser().resolve() / f"kafka-{self.version}" / "libs"
 
@@ -97,8 +116,16 @@ class LocalKafka:
         if count is None:
             count = self._recorded_nodes()
         base = self.settings.kafka_base_port
+        plain = self.settings.kafka_plaintext_base_port if self.settings.kafka_plaintext else None
         return [
-            Node(i, base + 2 * i, base + 2 * i + 1, self.home / f"node-{i}") for i in range(count)
+            Node(
+                i,
+                base + 2 * i,
+                base + 2 * i + 1,
+                self.home / f"node-{i}",
+                None if plain is None else plain + 2 * i,
+            )
+            for i in range(count)
         ]
 
     def _recorded_nodes(self) -> int:
@@ -115,6 +142,49 @@ class LocalKafka:
 
     def bootstrap(self, count: int | None = None) -> str:
         return ",".join(n.bootstrap for n in self.nodes(count))
+
+    # -- identities -------------------------------------------------------------------------
+    def security(self, user: str = ADMIN) -> ClientSecurity:
+        """How a client logs in as `user` (admin, a service, or park-<ID>) on this cluster."""
+        password = credentials.read_secret(credentials.kafka_password_file(self.secrets, user))
+        return ClientSecurity("SASL_SSL", SCRAM, user, SecretStr(password), self.secrets / "ca.pem")
+
+    def client_env(self, user: str = ADMIN, count: int | None = None) -> dict[str, str]:
+        """The `PARKLINK_*` settings that make bus.py's clients log in as `user` here (paths
+        only: the password stays in its file)."""
+        return {"PARKLINK_KAFKA_BOOTSTRAP": self.bootstrap(count), **self.login_env(user)}
+
+    def login_env(self, user: str = ADMIN) -> dict[str, str]:
+        """`client_env` without the bootstrap: how to log in, not where to connect."""
+        return {
+            "PARKLINK_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "PARKLINK_KAFKA_SASL_MECHANISM": SCRAM,
+            "PARKLINK_KAFKA_USER": user,
+            "PARKLINK_KAFKA_SECRETS_DIR": str(self.secrets),
+            "PARKLINK_REGISTRY_USERS_FILE": str(self.registry_users_file),
+        }
+
+    @property
+    def registry_users_file(self) -> Path:
+        return credentials.registry_users_file(self.settings.state_dir.resolve())
+
+    def provision(self, bootstrap: list[str], names: access.Names | None = None) -> None:
+        """Give every ParkLink service its principal and its ACLs (idempotent), and make the
+        registry's users file."""
+        s = self.settings
+        names = names or access.Names(
+            s.topic_prefix, s.registry_topic, s.detector_group, s.relay_group
+        )
+        catalog = load_catalog()
+        client = admin(bootstrap, security=self.security())
+        try:
+            for service in access.SERVICES:
+                password = credentials.ensure_kafka_password(self.secrets, service)
+                access.upsert_user(client, service, password)
+                access.grant(client, service, access.service_grants(service, catalog, names))
+        finally:
+            client.close()
+        credentials.ensure_registry_users(self.registry_users_file)
 
     # -- jars -------------------------------------------------------------------------------
     def ensure_jars(self) -> Path:
@@ -205,19 +275,34 @@ class LocalKafka:
                 f"remove it (`parklink kafka down --wipe`) to start a {count}-node one"
             )
         cluster_id = self._cluster_id()
-        self.home.mkdir(parents=True, exist_ok=True)
-        recorded.write_text(json.dumps({"nodes": count, "cluster_id": cluster_id}))
+        if recorded.exists() and not json.loads(recorded.read_text()).get("secured"):
+            raise ParkLinkError(
+                f"{self.home} holds a cluster made without authentication; remove it "
+                "(`parklink kafka down --wipe`) to start a secured one"
+            )
+        credentials.private_dir(self.home)
+        ensure_tls(self.secrets)
+        for user in (ADMIN, BROKER):
+            credentials.ensure_kafka_password(self.secrets, user)
+        recorded.write_text(json.dumps({"nodes": count, "cluster_id": cluster_id, "secured": True}))
         for node in nodes:
             self._configure(node, nodes)
             self._format(node, cluster_id)
+        if self.settings.kafka_plaintext:
+            log.warning(
+                "plain listener on %s: no authentication, full access for anyone on this host",
+                ",".join(str(n.plain_bootstrap) for n in nodes),
+            )
         for node in nodes:
             self._start(node)
+        bootstrap = [n.bootstrap for n in nodes]
         try:
             self._wait_ready(nodes)
+            self.provision(bootstrap)
         except ParkLinkError:
             self.down()
             raise
-        return ",".join(n.bootstrap for n in nodes)
+        return ",".join(bootstrap)
 
     def _cluster_id(self) -> str:
         try:
@@ -230,7 +315,18 @@ class LocalKafka:
         node.home.mkdir(parents=True, exist_ok=True)
         replication = min(3, len(nodes))
         template = (RECIPE_DIR / "server.properties.template").read_text(encoding="utf-8")
+        supers = [f"User:{ADMIN}", f"User:{BROKER}", broker_principal()]
+        if node.plain_port is not None:
+            supers.append("User:ANONYMOUS")
+        broker_password = credentials.read_secret(
+            credentials.kafka_password_file(self.secrets, BROKER)
+        )
         props = template.format(
+            plain_listener="" if node.plain_port is None else f",PLAIN://{node.plain_bootstrap}",
+            plain_advertised="" if node.plain_port is None else f",PLAIN://{node.plain_bootstrap}",
+            broker_password=broker_password,
+            secrets=self.secrets,
+            super_users=";".join(supers),
             node_id=node.node_id,
             voters=",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes),
             broker_port=node.broker_port,
@@ -239,7 +335,7 @@ class LocalKafka:
             replication=replication,
             min_isr=2 if replication >= 3 else 1,
         )
-        (node.home / "server.properties").write_text(props, encoding="utf-8")
+        credentials.write_secret(node.home / "server.properties", props)
 
     def _format(self, node: Node, cluster_id: str) -> None:
         meta = node.data_dir / "meta.properties"
@@ -256,16 +352,20 @@ class LocalKafka:
                 f"state dir looks corrupt: {node.data_dir} has data but no meta.properties; "
                 f"remove {self.home} (`parklink kafka down --wipe`) to start afresh"
             )
-        cmd = self._java(
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            cluster_id,
-            "-c",
-            str(node.home / "server.properties"),
-            "--ignore-formatted",
-        )
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+        # The admin and broker SCRAM credentials are bootstrapped with the storage; the
+        # arguments go through a 0600 java @argfile so no password shows in argv.
+        args = ["kafka.tools.StorageTool", "format", "-t", cluster_id]
+        args += ["-c", str(node.home / "server.properties"), "--ignore-formatted"]
+        for user in (ADMIN, BROKER):
+            password = credentials.read_secret(credentials.kafka_password_file(self.secrets, user))
+            args += ["--add-scram", f"{SCRAM}=[name={user},password={password}]"]
+        argfile = node.home / "format.args"
+        credentials.write_secret(argfile, "\n".join(f'"{a}"' for a in args) + "\n")
+        try:
+            cmd = self._java(f"@{argfile}")
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+        finally:
+            argfile.unlink(missing_ok=True)
         if proc.returncode != 0:
             raise ParkLinkError(
                 f"formatting Kafka storage for node {node.node_id} failed: "
@@ -291,6 +391,7 @@ class LocalKafka:
     def _wait_ready(self, nodes: list[Node]) -> None:
         deadline = time.monotonic() + self.settings.kafka_start_timeout_s
         bootstrap = [n.bootstrap for n in nodes]
+        security = self.security()
         while True:
             dead = [s.node for s in self.status() if not s.running]
             if dead:
@@ -308,7 +409,12 @@ class LocalKafka:
                     f"last lines of {node.log_file}:\n{log_tail(node.log_file)}"
                 )
             try:
-                wait_for_kafka(bootstrap, brokers=len(nodes), timeout_s=min(5.0, remaining))
+                wait_for_kafka(
+                    bootstrap,
+                    brokers=len(nodes),
+                    timeout_s=min(5.0, remaining),
+                    security=security,
+                )
                 return
             except KafkaUnavailable:
                 continue
@@ -347,11 +453,26 @@ def iter_lines(statuses: list[NodeStatus]) -> Iterator[str]:
 
 
 @contextmanager
-def ephemeral_kafka(state_dir: Path, base_port: int, nodes: int = 1) -> Iterator[str]:
-    """A throw-away cluster for tests and benchmarks: yields its bootstrap, wipes it after."""
-    kafka = LocalKafka(KafkaLocalSettings(state_dir=state_dir, kafka_base_port=base_port))
+def ephemeral_kafka(
+    state_dir: Path, base_port: int, nodes: int = 1, plaintext_port: int | None = None
+) -> Iterator[str]:
+    """A throw-away secured cluster for tests and benchmarks: yields its bootstrap, wipes it
+    after. While it runs, this process's environment holds its admin login
+    (`LocalKafka.login_env`: protocol, user, secrets dir), so bus.py's clients and child
+    processes log in to it; where to connect is still given explicitly."""
+    settings = KafkaLocalSettings(
+        state_dir=state_dir,
+        kafka_base_port=base_port,
+        kafka_plaintext=plaintext_port is not None,
+        kafka_plaintext_base_port=plaintext_port or 9192,
+    )
+    kafka = LocalKafka(settings)
     bootstrap = kafka.up(nodes)
+    saved = dict(os.environ)
+    os.environ.update(kafka.login_env(ADMIN))
     try:
         yield bootstrap
     finally:
+        os.environ.clear()
+        os.environ.update(saved)
         kafka.down(wipe=True)

@@ -16,11 +16,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parklink.eventkit import metrics
+from parklink.eventkit import credentials, metrics
 from parklink.eventkit.logs import configure_logging
 from parklink.eventkit.settings import load_settings
 from parklink.eventkit.web import ops_router
 from parklink.registry import errors
+from parklink.registry.auth import ANONYMOUS, REALM, Caller, Users, forbidden, needed_role
+from parklink.registry.compatibility import check_depth
 from parklink.registry.config import RegistrySettings
 from parklink.registry.errors import ApiError
 from parklink.registry.service import Registry
@@ -42,22 +44,34 @@ def _error(status: int, code: int, message: str) -> RegistryJSON:
     return RegistryJSON({"error_code": code, "message": message}, status_code=status)
 
 
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, 413, f"Request body too large (the limit is {limit} bytes)")
+
+
 async def _body(request: Request, limit: int) -> Any:
     """The request body as JSON, whatever the content type (Confluent accepts its own, plain
-    JSON and octet-stream); 422 when it is not JSON."""
-    raw = await request.body()
-    if len(raw) > limit:
-        raise ApiError(
-            422,
-            errors.INVALID_SCHEMA,
-            f"Invalid schema: the request is too large ({len(raw)} bytes)",
-        )
+    JSON and octet-stream); read as a stream that stops at `limit` bytes (413), and 422 when
+    it is not JSON or nests deeper than any schema may."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
+        check_depth(raw.decode())
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(
             422, errors.UNPROCESSABLE, f"Unrecognized request body, not JSON: {exc}"
         ) from exc
+    except ValueError as exc:
+        raise ApiError(422, errors.INVALID_SCHEMA, f"Invalid schema: {exc}") from exc
 
 
 def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> FastAPI:
@@ -73,6 +87,11 @@ def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> F
     )
     registry = Registry(state, store, settings.registry_max_schema_bytes)
     body_limit = 2 * settings.registry_max_schema_bytes + 64 * 1024
+    users = Users(
+        credentials.ensure_registry_users(
+            settings.registry_users_file or credentials.registry_users_file(settings.state_dir)
+        )
+    )
 
     collectors = metrics.new_registry("registry")
     requests = metrics.counter(
@@ -105,13 +124,36 @@ def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> F
 
     app.include_router(ops_router(collectors, ready))
 
+    def admit(request: Request) -> Response | None:
+        """None when the caller may go on; else the 401/403 answer."""
+        path = request.url.path
+        if path in OPS_PATHS:
+            return None
+        try:
+            caller = users.caller(request.headers.get("authorization"))
+            request.state.caller = caller
+            needed = needed_role(request.method, path)
+            if caller is ANONYMOUS and not (
+                needed == "reader" and settings.registry_anonymous_read
+            ):
+                raise ApiError(401, 40101, "Unauthorized: this call needs credentials")
+            if caller is not ANONYMOUS and not caller.at_least(needed):
+                raise forbidden(caller, f"{request.method} {path} (needs {needed})")
+        except ApiError as exc:
+            response = _error(exc.status, exc.code, exc.message)
+            if exc.status == 401:
+                response.headers["WWW-Authenticate"] = REALM
+            return response
+        return None
+
     @app.middleware("http")
     async def count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
-        if not store.ready.is_set() and request.url.path not in OPS_PATHS:
+        refused = admit(request)
+        if refused is not None:
+            response: Response = refused
+        elif not store.ready.is_set() and request.url.path not in OPS_PATHS:
             # Before the replay ends the state is partial: answer nothing rather than wrong.
-            response: Response = _error(
-                503, errors.BACKEND_ERROR, f"schema store not ready: {store.problem}"
-            )
+            response = _error(503, errors.BACKEND_ERROR, f"schema store not ready: {store.problem}")
         else:
             response = await call_next(request)
         route = request.scope.get("route")
@@ -121,7 +163,10 @@ def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> F
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> RegistryJSON:
-        return _error(exc.status, exc.code, exc.message)
+        response = _error(exc.status, exc.code, exc.message)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = REALM
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> RegistryJSON:
@@ -147,7 +192,18 @@ def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> F
     @app.post("/subjects/{subject}/versions")
     async def register(subject: str, request: Request) -> dict[str, int]:
         body = await _body(request, body_limit)
-        return await call(registry.register, subject, body)
+        caller: Caller = request.state.caller
+        if caller.at_least("writer"):
+            return await call(registry.register, subject, body)
+        # Below writer, "registering" only answers the id of what the subject already holds.
+        try:
+            return {"id": int(registry.lookup(subject, body)["id"])}
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+        if caller is ANONYMOUS:
+            raise ApiError(401, 40101, "Unauthorized: registering a new schema needs a writer")
+        raise forbidden(caller, f"registering a new schema under {subject} (needs writer)")
 
     @app.get("/subjects/{subject}/versions/{version}")
     async def get_version(subject: str, version: str, deleted: bool = False) -> dict[str, Any]:

@@ -7,7 +7,11 @@ from typing import Any
 
 from parklink.eventkit.catalog import CATALOG_PATH, load_catalog
 from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.registry_client import RegistryClient, RegistryError
+from parklink.eventkit.registry_client import (
+    RegistryClient,
+    RegistryError,
+    registry_credentials,
+)
 from parklink.eventkit.schemas import schema_names, schema_text
 from parklink.eventkit.settings import Settings, load_settings
 from parklink.registry.config import RegistrySettings
@@ -35,7 +39,8 @@ def register(subparsers: Any) -> None:
         help="register every record under its topic's subject; fail on an incompatible change",
         description="Registers each record of schemas/*.avsc under the subject "
         "<PARKLINK_TOPIC_PREFIX><topic>-value of the topic that carries it (topic-name "
-        "strategy). Stops with the registry's reason when a schema is incompatible.",
+        "strategy). Stops with the registry's reason when a schema is incompatible. Logs in "
+        "as PARKLINK_REGISTRY_USER, by default the `writer` of the state dir's users file.",
     )
     reg.add_argument("--catalog", default=str(CATALOG_PATH), help="topic catalog TOML file")
     reg.set_defaults(handler=_register_schemas)
@@ -54,7 +59,8 @@ def _register_schemas(args: argparse.Namespace) -> int:
     settings = load_settings(Settings)
     catalog = load_catalog(Path(args.catalog))
     carried = {spec.value: spec for spec in catalog.topics.values() if spec.value}
-    client = RegistryClient(settings.registry_url)
+    auth = registry_credentials(settings, None if settings.registry_user else "writer")
+    client = RegistryClient(settings.registry_url, auth=auth)
     try:
         for name in schema_names():
             spec = carried.get(name)

@@ -43,9 +43,39 @@ class ParsedSchema:
     avro: avro.schema.Schema
 
 
+MAX_DEPTH = 64
+
+
+def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
+    """ValueError when the JSON `text` nests objects/arrays deeper than `limit`; a linear scan
+    without recursion, run before any parser that recurses (json, avro, fastavro)."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                raise ValueError(f"nested deeper than {limit} levels")
+        elif ch in "]}":
+            depth -= 1
+
+
 def parse(text: str) -> ParsedSchema:
     """Parse and validate an Avro schema text (with avro, and with fastavro, which the serde
     uses, so that every registered schema can also be encoded and decoded)."""
+    try:
+        check_depth(text)
+    except ValueError as exc:
+        raise InvalidSchema(f"Invalid schema: {exc}") from exc
     try:
         doc = json.loads(text)
     except (json.JSONDecodeError, TypeError) as exc:

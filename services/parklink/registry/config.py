@@ -24,3 +24,6 @@ class RegistrySettings(Settings):
     registry_replication_factor: int = Field(
         3, ge=1, le=5, description="For the store topic when created; capped at the broker count."
     )
+    registry_anonymous_read: bool = Field(
+        True, description="Whether callers without credentials may read (never write)."
+    )

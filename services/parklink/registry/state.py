@@ -24,6 +24,7 @@ from parklink.registry.compatibility import (
     InvalidSchema,
     Level,
     ParsedSchema,
+    check_depth,
     level_of,
     parse,
 )
@@ -89,9 +90,11 @@ class RegistryState:
     def apply(self, key: bytes | None, value: bytes | None) -> bool:
         """Apply one record of the topic; False when it is malformed or lost a conflict."""
         try:
+            for raw in (key, value):
+                check_depth((raw or b"").decode())
             key_doc = json.loads(key or b"")
             value_doc = None if value is None else json.loads(value)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # JSONDecodeError is a ValueError
             return False
         if not isinstance(key_doc, dict):
             return False

@@ -135,7 +135,14 @@ class KafkaStore:
                 batches = consumer.poll(timeout_ms=200)
                 for records in batches.values():
                     for rec in records:
-                        if not self.state.apply(rec.key, rec.value):
+                        try:
+                            applied = self.state.apply(rec.key, rec.value)
+                        except Exception:  # a poisoned record must not stop the replay
+                            log.exception(
+                                "record at offset %d of %s failed", rec.offset, self.topic
+                            )
+                            applied = False
+                        if not applied:
                             log.warning("ignored record at offset %d of %s", rec.offset, self.topic)
                         with self._read:
                             self._position = rec.offset + 1

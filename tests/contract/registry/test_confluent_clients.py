@@ -16,6 +16,7 @@ from confluent_kafka.schema_registry import (
 )
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from conftest import registry_conf
 
 from parklink.eventkit.contracts import ShipmentEvent
 from parklink.eventkit.registry_client import RegistryClient
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.broker
 
 @pytest.fixture
 def client(registry_url: str) -> Iterator[SchemaRegistryClient]:
-    yield SchemaRegistryClient({"url": registry_url})
+    yield SchemaRegistryClient(registry_conf(registry_url))
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_register_lookup_latest_and_by_id(
     v2 = record({"name": "note", "type": "string", "default": ""})
     id1 = client.register_schema(subject, v1)
     # A fresh client (no cache) registering it again gets the same id.
-    assert SchemaRegistryClient({"url": registry_url}).register_schema(subject, v1) == id1
+    assert SchemaRegistryClient(registry_conf(registry_url)).register_schema(subject, v1) == id1
     id2 = client.register_schema(subject, v2)
     assert id2 != id1
 
@@ -63,7 +64,9 @@ def test_register_lookup_latest_and_by_id(
     assert client.get_version(subject, 1).schema_id == id1
 
 
-def test_compatibility_and_config(client: SchemaRegistryClient, topic: str) -> None:
+def test_compatibility_and_config(
+    client: SchemaRegistryClient, registry_url: str, topic: str
+) -> None:
     subject = f"{topic}-value"
     client.register_schema(subject, record())
     breaking = record({"name": "mode", "type": "string"})
@@ -74,6 +77,11 @@ def test_compatibility_and_config(client: SchemaRegistryClient, topic: str) -> N
     assert (info.value.http_status_code, info.value.error_code) == (409, 409)
     assert "'mode'" in info.value.error_message
 
+    writer = client
+    with pytest.raises(SchemaRegistryError) as denied:  # config and deletes are the admin's
+        writer.set_compatibility(subject, "NONE")
+    assert denied.value.http_status_code == 403
+    client = SchemaRegistryClient(registry_conf(registry_url, "admin"))
     # The stubs say str; the client returns the registry's JSON answer.
     answer: object = client.set_compatibility(subject, "NONE")
     assert answer == {"compatibility": "NONE"}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import broker_unavailable, run_parklink
+from conftest import broker_unavailable, login_env, run_parklink
 
 from parklink.eventkit.lifecycle import free_port, free_port_pair, pid_alive, port_open
 
@@ -38,6 +38,7 @@ def test_up_scenarios_alerts_down(tmp_path: Path) -> None:
         **os.environ,
         **{k: str(v) for k, v in ports.items()},
         "PARKLINK_STATE_DIR": str(state),
+        **login_env(state),
         "PARKLINK_KAFKA_BASE_PORT": str(free_port_pair()),
         "PARKLINK_SIMULATOR_SCENARIOS": "border-jam capacity-outage",
         # Names of our own, so that the test also holds on a shared cluster.

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]
 from confluent_kafka import Consumer, Producer
+from conftest import aiokafka_conf, confluent_conf
 
 from parklink.eventkit import bus
 
@@ -33,8 +34,9 @@ def test_kafka_python_to_aiokafka_to_confluent(
             bootstrap_servers=kafka_bootstrap,
             auto_offset_reset="earliest",
             group_id=f"g-{first}",
+            **aiokafka_conf(),
         )
-        out = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+        out = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", **aiokafka_conf())
         await consumer.start()
         await out.start()
         seen: list[bytes] = []
@@ -56,11 +58,9 @@ def test_kafka_python_to_aiokafka_to_confluent(
     assert relayed == [f"kp-{i}".encode() for i in range(10)]
 
     consumer = Consumer(
-        {
-            "bootstrap.servers": kafka_bootstrap,
-            "group.id": f"g-{second}",
-            "auto.offset.reset": "earliest",
-        }
+        confluent_conf(
+            kafka_bootstrap, **{"group.id": f"g-{second}", "auto.offset.reset": "earliest"}
+        )
     )
     consumer.subscribe([second])
     got: list[bytes] = []
@@ -76,7 +76,7 @@ def test_kafka_python_to_aiokafka_to_confluent(
         consumer.close()
     assert got == [f"aio-{i}".encode() for i in range(10)]
 
-    confluent = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    confluent = Producer(confluent_conf(kafka_bootstrap, acks="all"))
     confluent.produce(first, key=b"k", value=b"from-confluent")
     assert confluent.flush(10) == 0
     check = bus.consumer(

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import start_service, stop_service
+from conftest import service_env, start_service, stop_service
 from kafka import TopicPartition
 
+from parklink.eventkit import access
 from parklink.eventkit.bus import consumer
 from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.tokens import Role, TokenStore
@@ -69,7 +70,14 @@ def gateway(
     token = issue_park_token(state_dir)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = gateway_env(kafka_bootstrap, registry_url, topic_prefix, state_dir, port)
+    env = gateway_env(
+        kafka_bootstrap,
+        registry_url,
+        topic_prefix,
+        state_dir,
+        port,
+        **service_env("gateway", access.Names(prefix=topic_prefix), kafka_bootstrap),
+    )
     proc = start_service("parklink.gateway", env, state_dir / "gateway.log", f"{url}/readyz")
     try:
         yield RunningGateway(url, token, topic_prefix, kafka_bootstrap, state_dir)

@@ -28,7 +28,11 @@ pytestmark = pytest.mark.broker
 @pytest.fixture
 def own_kafka(tmp_path: Path) -> Iterator[LocalKafka]:
     kafka = LocalKafka(
-        KafkaLocalSettings(state_dir=tmp_path / "own-kafka", kafka_base_port=free_port_pair())
+        KafkaLocalSettings(
+            state_dir=tmp_path / "own-kafka",
+            kafka_base_port=free_port_pair(),
+            kafka_start_timeout_s=300,
+        )
     )
     kafka.up(1)
     try:
@@ -48,9 +52,12 @@ def _post(url: str, token: str) -> httpx.Response:
 
 
 def test_503_while_the_broker_is_down_then_publishing_resumes(
-    own_kafka: LocalKafka, registry_url: str, state_dir: Path
+    own_kafka: LocalKafka, registry_url: str, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bootstrap = own_kafka.bootstrap()
+    for key, value in own_kafka.client_env().items():  # log in to this broker, not the session's
+        if key != "PARKLINK_REGISTRY_USERS_FILE":
+            monkeypatch.setenv(key, value)
     prefix = f"t{uuid.uuid4().hex[:10]}."
     apply_catalog(load_catalog(), [bootstrap], prefix)
     token = issue_park_token(state_dir)

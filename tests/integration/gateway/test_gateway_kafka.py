@@ -14,6 +14,7 @@ from confluent_kafka import Consumer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from conftest import confluent_conf, registry_conf
 from integration.gateway.conftest import PARK, RunningGateway
 
 from parklink.eventkit.contracts import now_utc
@@ -35,14 +36,16 @@ def _orders(n: int, **over: Any) -> list[dict[str, Any]]:
 
 def _read_all(gw: RunningGateway, registry_url: str, kind: str, expect: int) -> list[Any]:
     topic = f"{gw.prefix}{kind}.v1"
-    decode = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
+    decode = AvroDeserializer(SchemaRegistryClient(registry_conf(registry_url, "reader")))
     kafka = Consumer(
-        {
-            "bootstrap.servers": gw.bootstrap,
-            "group.id": f"check-{topic}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
+        confluent_conf(
+            gw.bootstrap,
+            **{
+                "group.id": f"check-{topic}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": "false",
+            },
+        )
     )
     kafka.subscribe([topic])
     out: list[Any] = []

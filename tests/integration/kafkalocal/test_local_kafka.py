@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient
-from conftest import free_port_pair, run_parklink
+from conftest import free_port_pair, login_env, run_parklink
 
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
@@ -25,9 +25,11 @@ def test_up_apply_twice_list_with_confluent_then_down(tmp_path: Path) -> None:
     base = free_port_pair()
     env = {
         **os.environ,
+        **login_env(tmp_path / "state"),  # not the session broker's login: this cluster's own
         "PARKLINK_STATE_DIR": str(tmp_path / "state"),
         "PARKLINK_KAFKA_BASE_PORT": str(base),
         "PARKLINK_KAFKA_BOOTSTRAP": f"127.0.0.1:{base}",
+        "PARKLINK_KAFKA_START_TIMEOUT_S": "300",  # a loaded CI machine starts JVMs slowly
     }
     up = run_parklink(env, "kafka", "up")
     assert up.returncode == 0, up.stderr
@@ -45,7 +47,12 @@ def test_up_apply_twice_list_with_confluent_then_down(tmp_path: Path) -> None:
         assert "created" not in second.stdout and "reconfigured" not in second.stdout
         assert "unchanged: alliance.orders.v1" in second.stdout
 
-        listed = AdminClient({"bootstrap.servers": f"127.0.0.1:{base}"}).list_topics(timeout=10)
+        kafka = LocalKafka(KafkaLocalSettings(state_dir=tmp_path / "state", kafka_base_port=base))
+        conf: dict[str, str | int | float | bool] = {
+            "bootstrap.servers": f"127.0.0.1:{base}",
+            **kafka.security().confluent(),
+        }
+        listed = AdminClient(conf).list_topics(timeout=30)
         catalog = load_catalog()
         for spec in catalog.topics.values():
             meta = listed.topics[spec.topic("alliance.")]
@@ -78,7 +85,9 @@ def test_corrupt_state_dir_is_one_clear_error(tmp_path: Path) -> None:
         kafka.up(1)
 
 
-def test_three_node_quorum_replicates_and_survives_one_node(tmp_path: Path) -> None:
+def test_three_node_quorum_replicates_and_survives_one_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`kafka up --nodes 3`: catalog topics get replication 3 and min.insync.replicas 2, and
     acks=all producing goes on with one node stopped."""
     import os
@@ -91,8 +100,14 @@ def test_three_node_quorum_replicates_and_survives_one_node(tmp_path: Path) -> N
     base = free_port_pair()
     while any(port_open(p) for p in range(base, base + 6)):
         base = free_port_pair()
-    kafka = LocalKafka(KafkaLocalSettings(state_dir=tmp_path / "state", kafka_base_port=base))
+    kafka = LocalKafka(
+        KafkaLocalSettings(
+            state_dir=tmp_path / "state", kafka_base_port=base, kafka_start_timeout_s=300
+        )
+    )
     bootstrap = kafka.up(3).split(",")
+    for key, value in kafka.client_env().items():
+        monkeypatch.setenv(key, value)
     try:
         report = apply_catalog(load_catalog(), bootstrap, "q.")
         assert report.notes == []

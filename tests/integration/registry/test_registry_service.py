@@ -3,7 +3,9 @@ and `parklink schemas register`."""
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import signal
 import subprocess
 import uuid
@@ -14,8 +16,10 @@ from typing import Any
 import httpx
 import pytest
 from conftest import free_port, run_parklink, start_service, stop_service
+from kafka.admin import NewTopic
 
 from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.credentials import read_registry_users
 from parklink.eventkit.schemas import schema_text
 
 pytestmark = pytest.mark.broker
@@ -49,13 +53,20 @@ def start_registry(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..
         stop_service(proc)
 
 
+@functools.cache
+def http() -> httpx.Client:
+    """A client logged in as the registry's admin (writes, config and deletes need it)."""
+    users = read_registry_users(Path(os.environ["PARKLINK_REGISTRY_USERS_FILE"]))
+    return httpx.Client(auth=("admin", users["admin"][1]))
+
+
 def record(name: str, *extra: dict[str, Any]) -> str:
     fields = [{"name": "id", "type": "string"}, *extra]
     return json.dumps({"type": "record", "name": name, "fields": fields})
 
 
 def post(url: str, body: Any) -> httpx.Response:
-    return httpx.post(url, content=json.dumps(body), headers={"Content-Type": CT})
+    return http().post(url, content=json.dumps(body), headers={"Content-Type": CT})
 
 
 def snapshot(url: str) -> dict[str, Any]:
@@ -77,10 +88,10 @@ def populate(url: str, tag: str) -> None:
         assert n in httpx.get(f"{url}/subjects/{tag}.orders-value/versions").json()
     r = post(f"{url}/subjects/{tag}.shipments-value/versions", {"schema": record("S")})
     assert r.status_code == 200
-    assert httpx.put(
-        f"{url}/config/{tag}.shipments-value", json={"compatibility": "FULL"}
-    ).is_success
-    assert httpx.delete(f"{url}/subjects/{tag}.orders-value/versions/1").json() == 1
+    assert (
+        http().put(f"{url}/config/{tag}.shipments-value", json={"compatibility": "FULL"}).is_success
+    )
+    assert http().delete(f"{url}/subjects/{tag}.orders-value/versions/1").json() == 1
 
 
 def test_restart_keeps_subjects_versions_and_ids(start_registry: Callable[..., Any]) -> None:
@@ -138,7 +149,7 @@ def test_bad_input_answers_and_stores_nothing(registry_url: str) -> None:
         return resp.status_code, resp.json()["error_code"]
 
     cases = {
-        "not JSON": httpx.post(f"{base}/versions", content=b"{nope", headers={"Content-Type": CT}),
+        "not JSON": http().post(f"{base}/versions", content=b"{nope", headers={"Content-Type": CT}),
         "invalid Avro": post(f"{base}/versions", {"schema": '{"type": "record", "name": "B"}'}),
         "1 MB schema": post(
             f"{base}/versions",
@@ -147,7 +158,7 @@ def test_bad_input_answers_and_stores_nothing(registry_url: str) -> None:
         "incompatible": post(
             f"{base}/versions", {"schema": record("B", {"name": "m", "type": "int"})}
         ),
-        "unknown level": httpx.put(
+        "unknown level": http().put(
             f"{registry_url}/config/{subject}", json={"compatibility": "SOMETIMES"}
         ),
         "unknown subject": httpx.get(f"{registry_url}/subjects/nope-{subject}/versions"),
@@ -155,13 +166,13 @@ def test_bad_input_answers_and_stores_nothing(registry_url: str) -> None:
         "unknown id": httpx.get(f"{registry_url}/schemas/ids/987654"),
         "version 0": httpx.get(f"{base}/versions/0"),
         "version abc": httpx.get(f"{base}/versions/abc"),
-        "delete version abc": httpx.delete(f"{base}/versions/abc"),
+        "delete version abc": http().delete(f"{base}/versions/abc"),
         "lookup unknown schema": post(base, {"schema": record("Other")}),
     }
     expected = {
         "not JSON": (422, 422),
         "invalid Avro": (422, 42201),
-        "1 MB schema": (422, 42201),
+        "1 MB schema": (413, 413),
         "incompatible": (409, 409),
         "unknown level": (422, 42203),
         "unknown subject": (404, 40401),
@@ -182,7 +193,7 @@ def test_content_types_raw_schema_and_ops(registry_url: str) -> None:
     subject = f"ct{uuid.uuid4().hex[:8]}-value"
     text = record("C")
     for content_type in (CT, "application/json", "application/octet-stream"):
-        r = httpx.post(
+        r = http().post(
             f"{registry_url}/subjects/{subject}/versions",
             content=json.dumps({"schema": text}),
             headers={"Content-Type": content_type},
@@ -235,3 +246,33 @@ def test_schemas_register_command(registry_url: str) -> None:
     (line,) = [x for x in failed.stderr.splitlines() if x.startswith("error:")]
     assert line.startswith(f"error: ShipmentEvent is incompatible with what {subject} holds")
     assert "'corridor'" in line
+
+
+def test_a_poisoned_store_record_is_skipped_and_the_registry_gets_ready(
+    start_registry: Callable[..., Any], kafka_bootstrap: str
+) -> None:
+    """Someone with write access to the store topic left a schema nested 500 deep in it
+    (enough to blow a recursive parser): the replay logs it, skips it, and serves the rest."""
+    from parklink.eventkit import bus
+
+    topic = f"_schemas.poison.{uuid.uuid4().hex[:8]}"
+    deep = '{"type": "record", "name": "R0", "fields": []}'
+    for i in range(1, 500):
+        deep = f'{{"type": "record", "name": "R{i}", "fields": [{{"name": "f", "type": {deep}}}]}}'
+    key = json.dumps({"keytype": "SCHEMA", "subject": "p-value", "version": 1, "magic": 1})
+    value = json.dumps({"subject": "p-value", "version": 1, "id": 1, "schema": deep})
+    client = bus.admin(kafka_bootstrap.split(","))
+    try:
+        client.create_topics([NewTopic(topic, 1, 1, topic_configs={"cleanup.policy": "compact"})])
+    finally:
+        client.close()
+    producer = bus.producer(kafka_bootstrap.split(","))
+    try:
+        producer.send(topic, key=key.encode(), value=value.encode(), partition=0).get(15)
+    finally:
+        producer.close()
+    url, _proc, log = start_registry(topic)
+    assert httpx.get(f"{url}/subjects").json() == []
+    assert "ignored record at offset 0" in log.read_text()
+    r = post(f"{url}/subjects/p-value/versions", {"schema": record("P")})
+    assert r.status_code == 200, r.text

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
+from parklink.eventkit.credentials import read_registry_users
 from parklink.registry.app import CONTENT_TYPE, create_app
 from parklink.registry.config import RegistrySettings
 from parklink.registry.state import Record, RegistryState
@@ -30,15 +33,22 @@ class FakeStore:
             self.state.apply(key, value)
 
 
-def make() -> tuple[TestClient, FakeStore]:
+def make(state_dir: Path, **settings: Any) -> tuple[TestClient, FakeStore]:
     store = FakeStore()
-    app = create_app(RegistrySettings(), store=store)
+    users = state_dir / "secrets" / "registry" / "users.json"
+    conf = RegistrySettings(state_dir=state_dir, registry_users_file=users, **settings)
+    app = create_app(conf, store=store)
     store.state = app.state.registry.state
     return TestClient(app), store
 
 
-def test_not_ready_until_replayed() -> None:
-    client, store = make()
+def login(state_dir: Path, user: str) -> tuple[str, str]:
+    users = read_registry_users(state_dir / "secrets" / "registry" / "users.json")
+    return user, users[user][1]
+
+
+def test_not_ready_until_replayed(tmp_path: Path) -> None:
+    client, store = make(tmp_path)
     with client:
         assert client.get("/readyz").status_code == 503
         assert client.get("/healthz").status_code == 200
@@ -50,18 +60,21 @@ def test_not_ready_until_replayed() -> None:
     assert store.closed
 
 
-def test_answers_use_the_registry_content_type_and_error_body() -> None:
-    client, store = make()
+def test_answers_use_the_registry_content_type_and_error_body(tmp_path: Path) -> None:
+    client, store = make(tmp_path)
     store.ready.set()
     with client:
         ok = client.post(
             "/subjects/a-value/versions",
             content='{"schema": "\\"string\\""}',
             headers={"Content-Type": "application/octet-stream"},
+            auth=login(tmp_path, "writer"),
         )
         assert ok.json() == {"id": 1} and ok.headers["content-type"].startswith(CONTENT_TYPE)
         missing = client.get("/no/such/path")
         assert missing.status_code == 404 and missing.json()["error_code"] == 404
-        bad = client.post("/subjects/a-value/versions", content=b"\xff")
+        bad = client.post(
+            "/subjects/a-value/versions", content=b"\xff", auth=login(tmp_path, "writer")
+        )
         assert (bad.status_code, bad.json()["error_code"]) == (422, 422)
         assert client.get("/config").json() == {"compatibilityLevel": "BACKWARD"}

@@ -1,0 +1,3 @@
+from parklink.relay.app import main
+
+main()
