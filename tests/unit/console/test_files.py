@@ -72,7 +72,7 @@ def test_files_left_with_wider_modes_are_narrowed(tmp_path: Path) -> None:
     state = tmp_path / "old"
     store = open_store(ConsoleSettings(state_dir=state))
     store.close()
-    os.chmod(state, 0o755)  # noqa: S103 (as an older console left it)
+    os.chmod(state, 0o755)
     for path in state.iterdir():
         os.chmod(path, 0o644)
     open_store(ConsoleSettings(state_dir=state)).close()
