@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "parklink.console.cli",
     "parklink.registry.cli",
     "parklink.gateway.cli",
+    "parklink.relay.cli",
     "parklink.detector.cli",
     "parklink.cli.tokens",
     "parklink.cli.parks",

@@ -15,6 +15,7 @@ class OrchestratorSettings(Settings):
     detector_port: int = Field(6066, ge=1, le=65535)
     console_port: int = Field(8088, ge=1, le=65535)
     simulator_port: int = Field(6068, ge=1, le=65535)
+    relay_port: int = Field(6070, ge=1, le=65535)
     up_ready_timeout_s: float = Field(
         120.0, gt=0, description="How long each part may take to become ready."
     )

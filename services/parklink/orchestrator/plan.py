@@ -8,7 +8,9 @@ from pathlib import Path
 
 from parklink.orchestrator.config import OrchestratorSettings
 
-ORDER = ("registry", "gateway", "detector", "console", "simulator")
+ORDER = ("registry", "gateway", "relay", "detector", "console", "simulator")
+KAFKA_PRINCIPALS = frozenset({"registry", "gateway", "relay", "detector", "console"})
+"""Parts that log in to Kafka as themselves, with only their own ACLs (docs/security.md)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ def plan(
         "detector": settings.detector_port,
         "console": settings.console_port,
         "simulator": settings.simulator_port,
+        "relay": settings.relay_port,
     }
     shared = {
         "PARKLINK_STATE_DIR": str(state_dir),
@@ -73,7 +76,7 @@ def plan(
             f"parklink.{name}",
             ports[name],
             f"PARKLINK_{name.upper()}_PORT",
-            shared,
+            {**shared, "PARKLINK_KAFKA_USER": name} if name in KAFKA_PRINCIPALS else shared,
             max(settings.up_stop_timeout_s, gateway_stop if name == "gateway" else 0.0),
         )
         for name in names

@@ -9,16 +9,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-import uvicorn
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parklink.eventkit import credentials, metrics
-from parklink.eventkit.logs import configure_logging
-from parklink.eventkit.settings import load_settings
+from parklink.eventkit import credentials, metrics, service
 from parklink.eventkit.web import ops_router
 from parklink.registry import errors
 from parklink.registry.auth import ANONYMOUS, REALM, Caller, Users, forbidden, needed_role
@@ -307,26 +304,16 @@ def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> F
 
 
 def serve(settings: RegistrySettings) -> None:
-    """Run the registry in the foreground; uvicorn turns SIGTERM/SIGINT into a graceful stop
-    (the lifespan then flushes the producer and closes the Kafka clients)."""
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.registry_host,
-        port=settings.registry_port,
-        log_config=None,
-        access_log=False,
-    )
+    """Run the registry in the foreground; SIGTERM/SIGINT stop it gracefully (the lifespan
+    then flushes the producer and closes the Kafka clients)."""
     log.info(
         "schema registry on http://%s:%d, store topic %s",
         settings.registry_host,
         settings.registry_port,
         settings.registry_topic,
     )
-    uvicorn.Server(config).run()
+    service.serve(create_app(settings), settings.registry_host, settings.registry_port)
 
 
 def main() -> None:
-    settings = load_settings(RegistrySettings)
-    configure_logging(settings.log_level, settings.log_format)
-    serve(settings)
+    service.main(RegistrySettings, serve)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
+from parklink.eventkit import service
 from parklink.eventkit.catalog import CATALOG_PATH, load_catalog
-from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.registry_client import (
-    RegistryClient,
-    RegistryError,
-    registry_credentials,
-)
-from parklink.eventkit.schemas import schema_names, schema_text
+from parklink.eventkit.registry_client import RegistryClient, registry_credentials
+from parklink.eventkit.schemas import register_schemas
 from parklink.eventkit.settings import Settings, load_settings
 from parklink.registry.config import RegistrySettings
 
@@ -49,36 +46,20 @@ def register(subparsers: Any) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from parklink.registry.app import serve
 
-    serve(load_settings(RegistrySettings))
-    return 0
+    return service.run(RegistrySettings, serve)
 
 
 def _register_schemas(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     settings = load_settings(Settings)
     catalog = load_catalog(Path(args.catalog))
-    carried = {spec.value: spec for spec in catalog.topics.values() if spec.value}
     auth = registry_credentials(settings, None if settings.registry_user else "writer")
     client = RegistryClient(settings.registry_url, auth=auth)
     try:
-        for name in schema_names():
-            spec = carried.get(name)
-            if spec is None:
-                print(f"skipped {name}: no topic of the catalog carries it")
-                continue
-            subject = spec.subject(settings.topic_prefix)
-            text = schema_text(name)
-            try:
-                client.register(subject, text)
-                found = client.lookup_version(subject, text)
-            except RegistryError as exc:
-                if exc.code == 409:
-                    raise ParkLinkError(
-                        f"{name} is incompatible with what {subject} holds: {exc}"
-                    ) from exc
-                raise
-            print(f"{subject} → id {found['id']}, version {found['version']}")
+        done, skipped = register_schemas(client, catalog, settings.topic_prefix)
     finally:
         client.close()
+    for name in skipped:
+        print(f"skipped {name}: no topic of the catalog carries it")
+    for found in done:
+        print(f"{found.subject} → id {found.schema_id}, version {found.version}")
     return 0

@@ -15,21 +15,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
-from parklink.eventkit import bus, metrics
+from parklink.eventkit import bus, metrics, service
 from parklink.eventkit.access import INGRESS, SOURCES
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import PARK_EVENT_MODELS
-from parklink.eventkit.logs import configure_logging
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Deserializer, SchemaSource
-from parklink.eventkit.settings import load_settings
 from parklink.eventkit.web import ops_router
 from parklink.relay.config import RelaySettings
 from parklink.relay.routing import Forward, Router
@@ -161,16 +158,7 @@ def create_app(settings: RelaySettings, registry: RegistryClient | None = None) 
     return app
 
 
-def main() -> None:
-    settings = load_settings(RelaySettings)
-    configure_logging(settings.log_level, settings.log_format)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.relay_host,
-        port=settings.relay_port,
-        log_config=None,
-        access_log=False,
-    )
+def serve(settings: RelaySettings) -> None:
     log.info(
         "relay on http://%s:%d: %s%s* -> park topics",
         settings.relay_host,
@@ -178,4 +166,8 @@ def main() -> None:
         settings.topic_prefix,
         INGRESS,
     )
-    uvicorn.Server(config).run()
+    service.serve(create_app(settings), settings.relay_host, settings.relay_port)
+
+
+def main() -> None:
+    service.main(RelaySettings, serve)

@@ -12,7 +12,14 @@ def settings(**kw: object) -> OrchestratorSettings:
 
 def test_parts_start_in_order_with_their_ports_and_shared_env() -> None:
     parts = plan(settings(gateway_port=18000), Path("/s"), "127.0.0.1:19092", {})
-    assert [p.name for p in parts] == ["registry", "gateway", "detector", "console", "simulator"]
+    assert [p.name for p in parts] == [
+        "registry",
+        "gateway",
+        "relay",
+        "detector",
+        "console",
+        "simulator",
+    ]
     gateway = parts[1]
     assert gateway.module == "parklink.gateway"
     assert gateway.ready_url == "http://127.0.0.1:18000/readyz"
@@ -39,3 +46,10 @@ def test_the_gateway_is_given_its_graceful_shutdown_before_it_is_killed() -> Non
     gateway = parts["gateway"]
     assert gateway.stop_timeout_s > 45 + 10  # its requests in flight, then its producer's flush
     assert parts["console"].stop_timeout_s == settings().up_stop_timeout_s
+
+
+def test_each_kafka_client_logs_in_as_itself() -> None:
+    parts = {p.name: p for p in plan(settings(), Path("/s"), "b:1", {})}
+    for name in ("registry", "gateway", "relay", "detector", "console"):
+        assert parts[name].env["PARKLINK_KAFKA_USER"] == name
+    assert "PARKLINK_KAFKA_USER" not in parts["simulator"].env  # it publishes through the gateway
