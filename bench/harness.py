@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -50,9 +51,22 @@ class BenchContext:
         self._closers.clear()
 
 
+@dataclass
+class Part:
+    """A service the bench started: its URL and its process id."""
+
+    url: str
+    pid: int
+
+
 def start_part(ctx: BenchContext, module: str, port: int, env: dict[str, str]) -> str:
     """Run `python -m <module>` on `port` against the bench's Kafka until the bench ends;
     returns its URL once /readyz answers."""
+    return start_process(ctx, module, port, env).url
+
+
+def start_process(ctx: BenchContext, module: str, port: int, env: dict[str, str]) -> Part:
+    """`start_part`, also giving the process id (for `cpu_seconds`)."""
     name = module.rsplit(".", 1)[-1]
     log_path = ctx.workdir / f"{name}-{port}.log"
     proc = spawn_module(
@@ -63,7 +77,14 @@ def start_part(ctx: BenchContext, module: str, port: int, env: dict[str, str]) -
     ctx.on_close(lambda: stop_group(proc.pid, port, timeout_s=30))
     url = f"http://127.0.0.1:{port}"
     wait_ready(name, f"{url}/readyz", proc.poll, log_path, timeout_s=90)
-    return url
+    return Part(url, proc.pid)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def start_registry(ctx: BenchContext) -> str:

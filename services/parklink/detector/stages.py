@@ -50,6 +50,7 @@ def _changed(before: list[AlertState], after: list[AlertState]) -> list[AlertSta
 class Stages:
     def __init__(self, limits: Thresholds) -> None:
         self.limits = limits
+        self.heartbeat_ms = int(limits.heartbeat_seconds * 1000)
 
     def order(
         self,

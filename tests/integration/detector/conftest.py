@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port, start_service, stop_service
+from conftest import start_service, stop_service
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from parklink.eventkit.bus import consumer, producer
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import DisruptionAlert, ParkEvent
+from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Deserializer, Serializer
 

@@ -8,6 +8,7 @@ import struct
 import factories
 import httpx
 import pytest
+from integration.detector.conftest import Network
 
 from parklink.eventkit.contracts import OrderEvent
 from parklink.eventkit.schemas import parsed_schema, schema_text
@@ -16,7 +17,7 @@ from parklink.eventkit.serde import encode_body
 pytestmark = pytest.mark.broker
 
 
-def test_poison_records_land_in_the_dlq_and_the_worker_goes_on(network) -> None:  # type: ignore[no-untyped-def]
+def test_poison_records_land_in_the_dlq_and_the_worker_goes_on(network: Network) -> None:
     worker = network.start()
     subject = f"{network.topic('orders')}-value"
     schema_id = network.registry.register(subject, schema_text("OrderEvent"))
@@ -52,7 +53,7 @@ def test_poison_records_land_in_the_dlq_and_the_worker_goes_on(network) -> None:
     assert 'parklink_detector_dlq_total{reason="invalid-record",topic="orders"} 1.0' in metrics
 
 
-def test_a_silent_park_warns_then_turns_critical_then_clears(network) -> None:  # type: ignore[no-untyped-def]
+def test_a_silent_park_warns_then_turns_critical_then_clears(network: Network) -> None:
     network.start(
         PARKLINK_SILENT_WARNING_SECONDS="2",
         PARKLINK_SILENT_CRITICAL_SECONDS="6",
