@@ -260,6 +260,12 @@ class _AlertWatch:
     def __init__(self, ctx: BenchContext, registry: RegistryClient, topic: str) -> None:
         self.topic = topic
         self.reader: KafkaConsumer = bus.consumer(ctx.servers, group_id=None)
+        deadline = time.monotonic() + 30
+        while not self.reader.partitions_for_topic(self.topic):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{topic} has no partitions")
+            self.reader.topics()  # a metadata refresh
+            time.sleep(0.1)
         parts = [
             TopicPartition(self.topic, p) for p in self.reader.partitions_for_topic(self.topic)
         ]

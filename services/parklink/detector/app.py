@@ -36,6 +36,8 @@ from parklink.eventkit.serde import Deserializer, Serializer
 
 log = logging.getLogger(__name__)
 
+FETCH_BYTES_PER_PARTITION = 256 * 1024
+
 
 @dataclass
 class DetectorMetrics:
@@ -162,7 +164,9 @@ class Detector:
         self.runtime = Runtime(self.app, self.metrics, self.topic_names["dlq"])
         self.tables: dict[str, Any] = {}
         self._declare()
-        faustext.batch_consumer(self.app, self.runtime.topics, self.runtime.on_batch)
+        faustext.batch_consumer(
+            self.app, self.runtime.topics, self.runtime.on_batch, self.runtime.downstream
+        )
 
     def create_topics(self) -> None:
         ensure_topics(self.settings, self.own_topics)
@@ -193,6 +197,10 @@ class Detector:
             broker_session_timeout=s.detector_session_timeout_seconds,
             broker_heartbeat_interval=s.detector_session_timeout_seconds / 3,
             broker_max_poll_records=s.detector_fetch_records,
+            # faust asks for 4 MiB per partition: a backlog would then be fetched (and
+            # processed) one partition after the other, and a record near the head of the
+            # last one would wait for all the others.
+            consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
             producer_acks=-1,
             producer_linger=0.002,
             key_serializer="raw",

@@ -41,13 +41,23 @@ class FaustChanged(ParkLinkError):
 def check() -> None:
     """Raise FaustChanged if a faust internal used here is gone or has another shape."""
     problems: list[str] = []
-    for name in ("_wait_next_records", "_to_message", "perform_seek", "getmany"):
+    for name in (
+        "_wait_next_records",
+        "_getmany",
+        "_get_active_partitions",
+        "_to_message",
+        "perform_seek",
+        "getmany",
+    ):
         method = getattr(faust_aiokafka.Consumer, name, None)
         if not callable(method) or getattr(method, "__isabstractmethod__", False):
             problems.append(f"Consumer.{name} is missing")
     params = list(inspect.signature(FaustConsumer._wait_next_records).parameters)
     if params != ["self", "timeout"]:
         problems.append(f"Consumer._wait_next_records takes {params}, expected (self, timeout)")
+    params = list(inspect.signature(faust_aiokafka.Consumer._getmany).parameters)
+    if params != ["self", "active_partitions", "timeout"]:
+        problems.append(f"Consumer._getmany takes {params}")
     init = inspect.getsource(FaustConsumer.__init__)
     for attr in ("_acked", "_acked_index", "_committed_offset", "_read_offset"):
         if f"self.{attr} =" not in init:
@@ -72,20 +82,41 @@ def check() -> None:
         )
 
 
-def batch_consumer(app: faust.App, topics: Collection[str], handler: BatchHandler) -> None:
+def batch_consumer(
+    app: faust.App,
+    topics: Collection[str],
+    handler: BatchHandler,
+    first: Collection[str] = (),
+) -> None:
     """Make `app`'s consumer (not yet created) hand each fetched batch of `topics` to
     `handler` as a whole, before anything else of that fetch; records of other topics (the
-    changelogs during recovery) keep faust's own path. Call before the app starts."""
+    changelogs during recovery) keep faust's own path. Records of the `first` topics that
+    the consumer holds are handed over before any other: aiokafka serves its fetch buffer in
+    the order the fetches came in, and a fetch of a park topic's backlog holds megabytes per
+    partition, which would keep the next stages waiting until it is all processed. Call
+    before the app starts."""
     names = frozenset(topics)
+    ahead = frozenset(first)
     transport: Any = app.transport
     base: type[Any] = transport.Consumer
 
     class BatchConsumer(base):  # type: ignore[misc]
+        async def _next_records(self, wait: float) -> tuple[Any, Any]:
+            if ahead and self.flow_active and not self.app.client_only:
+                active = self._get_active_partitions()
+                some = {tp for tp in active if tp.topic in ahead}
+                if some:
+                    records = await self._getmany(active_partitions=some, timeout=0)
+                    if records:
+                        return records, active
+            found: tuple[Any, Any] = await self._wait_next_records(wait)
+            return found
+
         async def getmany(
             self,
             timeout: float,  # noqa: ASYNC109  (faust's signature)
         ) -> AsyncIterator[tuple[TP, Any]]:
-            records, active = await self._wait_next_records(timeout)
+            records, active = await self._next_records(timeout)
             if records is None or self.should_stop:
                 return
             if not self.flow_active:

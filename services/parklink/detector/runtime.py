@@ -210,6 +210,11 @@ class Runtime:
     def topics(self) -> list[str]:
         return list(self._by_topic)
 
+    @property
+    def downstream(self) -> list[str]:
+        """The detector's own topics (every input but the park topics)."""
+        return [t for t, name in self._by_topic.items() if not self.runners[name].stage.source]
+
     def reset_caches(self) -> None:
         """The tables were restored (after a start or a rebalance): drop what was derived."""
         for runner in self.runners.values():

@@ -128,9 +128,7 @@ class Stages:
                 return new, []
         elif advanced:
             moved = new.corridors != entity.corridors or new.order_ids != entity.order_ids
-            if not moved and shipments.delay_impact(entity, limits) == shipments.delay_impact(
-                new, limits
-            ):
+            if not moved and shipments.same_delay_impact(entity, new, limits):
                 return new, []
         return new, shipments.corridor_views(new, shipments.delay_alert(new, limits, now))
 

@@ -22,6 +22,7 @@ from parklink.eventkit.contracts import (
 
 Version = tuple[int, str]
 OPEN_STATUSES = frozenset(s.value for s in OPEN_ORDER_STATUSES)
+FINISHED_STATUSES = frozenset({ShipmentStatus.DELIVERED.value, ShipmentStatus.CANCELLED.value})
 
 
 def millis(moment: datetime) -> int:
@@ -219,7 +220,7 @@ class ShipmentEntity:
 
     @property
     def finished(self) -> bool:
-        return ShipmentStatus(self.status) in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
+        return self.status in FINISHED_STATUSES
 
 
 @dataclass(frozen=True)
