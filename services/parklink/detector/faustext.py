@@ -146,7 +146,14 @@ def batch_consumer(
                 else:
                     rest[tp] = batch
             if mine:
-                await handler(mine, generation)
+                try:
+                    await handler(mine, generation)
+                except Exception as exc:
+                    # faust's fetcher task would die with it and leave a worker that looks
+                    # ready but processes nothing: stop the worker instead.
+                    log.exception("the detector's stages failed on a batch")
+                    await self.app.crash(exc)
+                    raise
             if rest:
                 to_message = self._to_message
                 for tp, record in self.scheduler.iterate(rest):

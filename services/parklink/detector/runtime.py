@@ -28,7 +28,7 @@ from parklink.detector.ports import Message
 from parklink.detector.stages import Stages
 from parklink.detector.topology import TOPOLOGY, Stage, TableSpec
 from parklink.eventkit.contracts import DisruptionAlert
-from parklink.eventkit.serde import SerdeError
+from parklink.eventkit.serde import InvalidRecord, SerdeError
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +144,22 @@ class StageRunner:
                 continue
             out.append(Message("", event, partition, r.offset, r.timestamp))
 
-    def _decode_items(self, tp: TP, records: Sequence[Any], out: list[Message]) -> None:
+    async def _decode_items(self, tp: TP, records: Sequence[Any], out: list[Message]) -> None:
         loads = self.decoder.loads
         partition = tp.partition
         for r in records:
-            out.append(Message(r.key.decode(), loads(r.value), partition, r.offset, r.timestamp))
+            try:
+                item = Message(r.key.decode(), loads(r.value), partition, r.offset, r.timestamp)
+            except (ValueError, AttributeError) as exc:  # not what a stage wrote
+                problem = InvalidRecord(
+                    f"not a message of the {self.stage.input} stage: {exc}",
+                    topic=tp.topic,
+                    partition=partition,
+                    offset=r.offset,
+                )
+                await self.runtime.dead_letter(self.stage.input, r, problem)
+                continue
+            out.append(item)
 
     async def run(self, parts: list[tuple[TP, Sequence[Any]]], generation: int) -> None:
         started = time.perf_counter()
@@ -159,7 +170,7 @@ class StageRunner:
             if self.stage.source:
                 await self._decode_sources(tp, records, batch)
             else:
-                self._decode_items(tp, records, batch)
+                await self._decode_items(tp, records, batch)
         if self.events_in is not None:
             self.events_in.inc(count)
         io, app = self.io, self.runtime.app

@@ -72,3 +72,27 @@ def test_a_silent_park_warns_then_turns_critical_then_clears(network: Network) -
     network.publish(factories.capacity(**quiet, actual_capacity=90))
     network.wait_for(lambda: seen()[-1][0] == "RESOLVED", "the silence to clear")
     assert seen() == [("FIRING", "WARNING"), ("FIRING", "CRITICAL"), ("RESOLVED", "CRITICAL")]
+
+
+def test_a_foreign_record_on_an_internal_topic_is_dead_lettered_and_the_stages_go_on(
+    network: Network,
+) -> None:
+    """Only the detector writes its own topics; anything else found there is set aside like
+    a poison park record, and the stage behind it keeps working."""
+    worker = network.start()
+    internal = f"{network.prefix}{network.group}-week-batches"
+    network.publish_to(internal, b"8704|2026-12-07", b"[{not json")
+    network.publish(
+        factories.capacity(),  # CN-QD-SCODA 8704: actual 100, maximum 130
+        factories.order(order_id="PO-1", quantity=120),
+    )
+    shortfall = "CAPACITY_SHORTFALL|CN-QD-SCODA|8704|2026-12-07"
+    network.wait_for(
+        lambda: any(a.alert_id == shortfall for a in network.alerts()), "the shortfall"
+    )
+    network.wait_for(lambda: len(network.read("dlq")) == 1, "one dead letter")
+    [letter] = network.read("dlq")
+    headers = {k: v.decode() for k, v in letter.headers}
+    assert (headers["topic"], headers["error"]) == (internal, "invalid-record")
+    assert letter.value == b"[{not json"
+    assert worker.proc.poll() is None
