@@ -125,14 +125,6 @@ class WeekMessage:
 
 
 @dataclass(frozen=True, slots=True)
-class WeekUpdates:
-    """What one batch of park records tells a category-week, in the order they were read: one
-    message per week and batch, so the hop costs per batch rather than per record."""
-
-    updates: tuple[WeekMessage, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class WeekHead:
     """What a category-week remembers besides its orders: every supplier's capacity
     declarations and the stage clock. Small, so it can be rewritten on every change."""
@@ -239,13 +231,6 @@ class ShipmentView:
     @property
     def version(self) -> Version:
         return (self.event_time, self.event_id)
-
-
-@dataclass(frozen=True, slots=True)
-class CorridorUpdates:
-    """The shipment views one batch of park records sends a corridor, in order."""
-
-    views: tuple[ShipmentView, ...]
 
 
 @dataclass(frozen=True, slots=True)
