@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from typing import Any
 
 import faust
+from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from faust.assignor.partition_assignor import PartitionAssignor
 from faust.stores.memory import Store as MemoryStore
 from faust.tables.recovery import Recovery
@@ -32,6 +33,10 @@ Records = Mapping[TP, Sequence[Any]]
 value, headers) per topic-partition, in offset order."""
 BatchHandler = Callable[[Records, int], Awaitable[None]]
 """Takes a batch and the consumer generation it was fetched in."""
+
+
+FETCH_WAIT_MS = 50
+"""How long the broker may hold a fetch that finds no new records."""
 
 
 class FaustChanged(ParkLinkError):
@@ -69,6 +74,12 @@ def check() -> None:
     send = list(inspect.signature(faust_aiokafka.Producer.send).parameters)
     if send[:7] != ["self", "topic", "key", "value", "partition", "timestamp", "headers"]:
         problems.append(f"Producer.send takes {send}")
+    if "fetch_max_wait_ms=" not in inspect.getsource(
+        faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
+    ):
+        problems.append("AIOKafkaConsumerThread._create_worker_consumer changed")
+    if "self._fetch_max_wait_ms = " not in inspect.getsource(AIOKafkaConsumer.__init__):
+        problems.append("aiokafka's consumer no longer keeps _fetch_max_wait_ms")
     if "self._key_partition" not in inspect.getsource(MemoryStore.__post_init__):
         problems.append("the memory store no longer keeps _key_partition")
     if not callable(getattr(PartitionAssignor, "assigned_actives", None)):
@@ -100,7 +111,19 @@ def batch_consumer(
     transport: Any = app.transport
     base: type[Any] = transport.Consumer
 
+    class Thread(faust_aiokafka.AIOKafkaConsumerThread):
+        def _create_worker_consumer(self, transport: Any) -> Any:
+            consumer = super()._create_worker_consumer(transport)
+            # faust has the broker hold a fetch up to 1.5 s when it finds no data. A fetch of
+            # the (often idle) own topics alone, sent while the park topics' records are
+            # still buffered, then keeps the next fetch of the park topics waiting that long.
+            consumer._fetch_max_wait_ms = FETCH_WAIT_MS
+            return consumer
+
     class BatchConsumer(base):  # type: ignore[misc]
+        def _new_consumer_thread(self) -> Any:
+            return Thread(self, loop=self.loop, beacon=self.beacon)
+
         async def _next_records(self, wait: float) -> tuple[Any, Any]:
             if ahead and self.flow_active and not self.app.client_only:
                 active = self._get_active_partitions()
