@@ -55,9 +55,22 @@ class BenchContext:
         self._closers.clear()
 
 
+@dataclass
+class Part:
+    """A service the bench started: its URL and its process id."""
+
+    url: str
+    pid: int
+
+
 def start_part(ctx: BenchContext, module: str, port: int, env: dict[str, str]) -> str:
     """Run `python -m <module>` on `port` against the bench's Kafka until the bench ends;
     returns its URL once /readyz answers."""
+    return start_process(ctx, module, port, env).url
+
+
+def start_process(ctx: BenchContext, module: str, port: int, env: dict[str, str]) -> Part:
+    """`start_part`, also giving the process id (for `tree_cpu_seconds`)."""
     name = module.rsplit(".", 1)[-1]
     log_path = ctx.workdir / f"{name}-{port}.log"
     proc = spawn_module(
@@ -68,7 +81,7 @@ def start_part(ctx: BenchContext, module: str, port: int, env: dict[str, str]) -
     ctx.on_close(lambda: stop_group(proc.pid, port, timeout_s=30))
     url = f"http://127.0.0.1:{port}"
     wait_ready(name, f"{url}/readyz", proc.poll, log_path, timeout_s=90)
-    return url
+    return Part(url, proc.pid)
 
 
 def start_registry(ctx: BenchContext) -> str:

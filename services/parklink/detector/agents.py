@@ -1,302 +1,141 @@
-"""The faust agents: each one decodes, calls its stage from `stages.py` and moves the outputs
-on. No rule logic lives here."""
+"""The stage handlers: each one takes a batch of its input messages, calls its pure stage
+from `stages.py` and moves the results into its tables and outputs, through the narrow
+`StageIO` of `ports.py`. `topology.py` says which handler reads what; no rule logic and no
+Kafka plumbing lives here."""
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Sequence
 
+from parklink.detector.ports import Message, StageIO
+from parklink.detector.rules import weeks
 from parklink.detector.rules.emit import transition
-from parklink.detector.rules.weeks import order_key
-from parklink.detector.state import (
-    AlertState,
-    CorridorUpdates,
-    ParkMessage,
-    ShipmentView,
-    WeekMessage,
-    WeekUpdates,
-)
-from parklink.eventkit.contracts import (
-    CapacityEvent,
-    OrderEvent,
-    ParkEvent,
-    ShipmentEvent,
-)
-from parklink.eventkit.serde import SerdeError
-
-if TYPE_CHECKING:
-    from parklink.detector.app import Detector
-
-log = logging.getLogger(__name__)
-
-Agent = Callable[[Any], Awaitable[None]]
+from parklink.detector.state import AlertState, ParkMessage, Week
+from parklink.eventkit.contracts import CapacityEvent, OrderEvent, ParkEvent, ShipmentEvent
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def broker_ms(event: Any) -> int:
-    """The broker's append time of a message on one of the detector's own topics: the
-    moment a stage concludes something, ordered within each partition."""
-    return int(event.message.timestamp * 1000)
-
-
-BATCH_MAX = 500
-
-
-class Outbox:
-    """What a batch of messages changes and passes on. Table entries are set at once (a
-    later message of the batch sees them) and each key's last value is written once; the
-    messages for the next stage are grouped into one per destination key."""
-
-    def __init__(self) -> None:
-        self.writes: dict[tuple[int, str], tuple[Any, str, Any, int]] = {}
-        self.weeks: dict[str, list[WeekMessage]] = {}
-        self.corridors: dict[str, list[ShipmentView]] = {}
-        self.parks: list[ParkMessage] = []
-        self.alerts: list[AlertState] = []
-
-    def put(self, table: Any, key: str, value: Any, partition: int) -> None:
-        table.data[key] = value
-        self.writes[id(table), key] = (table, key, value, partition)
-
-    def week(self, bucket: str, message: WeekMessage) -> None:
-        self.weeks.setdefault(bucket, []).append(message)
-
-    def corridor(self, corridor: str, view: ShipmentView) -> None:
-        self.corridors.setdefault(corridor, []).append(view)
-
-
-async def _store(d: Detector, out: Outbox) -> list[Any]:
-    return [
-        await d.put(table, key, value, partition)
-        for table, key, value, partition in out.writes.values()
-    ]
-
-
-async def _pass_on(d: Detector, out: Outbox) -> None:
-    for bucket, updates in out.weeks.items():
-        await d.send(d.weeks_topic, bucket, WeekUpdates(tuple(updates)))
-    for corridor, views in out.corridors.items():
-        await d.send(d.corridors_topic, corridor, CorridorUpdates(tuple(views)))
-    for park in out.parks:
-        await d.send(d.parks_topic, park.park, park)
-    for alert in out.alerts:
-        await d.send(d.candidates_topic, alert.alert_id, alert)
-
-
-async def _decode(d: Detector, event: Any, role: str) -> ParkEvent | None:
-    """The record as a validated event, or None once it is in the DLQ."""
-    msg = event.message
-    d.metrics.events_in.labels(topic=role).inc()
-    try:
-        record: ParkEvent = d.deserializers[role].deserialize(
-            event.value, topic=msg.topic, partition=msg.partition, offset=msg.offset
-        )
-    except SerdeError as exc:
-        await d.dead_letter(msg, exc)
-        return None
-    return record
-
-
-def _seen(d: Detector, event: Any, record: ParkEvent, out: Outbox) -> None:
+def _seen(io: StageIO, msg: Message, record: ParkEvent) -> None:
     """Pass a park's activity on to the park stage, at most once per heartbeat interval per
     park (PARK_SILENT thresholds are hours; this keeps the park stage off the hot path)."""
-    published = int(event.message.timestamp * 1000)
+    beats: dict[str, int] = io.cache.setdefault("heartbeats", {})
     park = record.source_park
-    last = d.heartbeats.get(park)
-    if last is not None and published - last < d.heartbeat_ms:
+    last = beats.get(park)
+    if last is not None and msg.timestamp - last < io.stages.heartbeat_ms:
         return
-    d.heartbeats[park] = published
-    out.parks.append(ParkMessage(park=park, published=published, event_id=record.event_id))
+    beats[park] = msg.timestamp
+    io.send(
+        "parks", park, ParkMessage(park=park, published=msg.timestamp, event_id=record.event_id)
+    )
 
 
-Handle = Callable[[Any, Any, Outbox], None]
-
-
-async def _source(d: Detector, stream: Any, role: str, handle: Handle) -> None:
-    """Run a stage over a park topic in batches. Its events are acknowledged only once the
-    whole batch is queued in the producer, whose flush precedes every offset commit; a
-    replay re-sends each entity's current state, which the next stages take as a repeat."""
-    observe = d.metrics.process_seconds.labels(stage=role).observe
-    async for batch in stream.take_events(BATCH_MAX, within=d.settings.detector_batch_seconds):
-        out = Outbox()
-        for event in batch:
-            record = await _decode(d, event, role)
-            if record is None:
-                continue
-            started = time.perf_counter()
-            handle(event, record, out)
-            _seen(d, event, record, out)
-            observe(time.perf_counter() - started)
-        await _store(d, out)
-        await _pass_on(d, out)
-
-
-def orders_agent(d: Detector) -> Agent:
-    def handle(event: Any, order: OrderEvent, out: Outbox) -> None:
-        msg = event.message
-        held = d.orders.get(order.order_id)
-        entity, messages = d.stages.order(held, order, msg.offset, d.committed(msg.tp))
+def orders(io: StageIO, batch: Sequence[Message]) -> None:
+    """Orders by order_id: the latest state of each, passed on to its weeks."""
+    table, stages = io.table("orders"), io.stages
+    for msg in batch:
+        order: OrderEvent = msg.value
+        held = table.get(order.order_id)
+        entity, messages = stages.order(held, order, msg.offset, io.committed(msg.partition))
         if entity is not held:
-            out.put(d.orders, order.order_id, entity, msg.partition)
+            table.put(order.order_id, entity, msg.partition)
         for bucket, message in messages:
-            out.week(bucket, message)
-
-    async def orders(stream: Any) -> None:
-        await _source(d, stream, "orders", handle)
-
-    return orders
+            io.send("weeks", bucket, message)
+        _seen(io, msg, order)
 
 
-def capacity_agent(d: Detector) -> Agent:
-    def handle(event: Any, declared: CapacityEvent, out: Outbox) -> None:
-        out.week(*d.stages.capacity(declared))
-
-    async def capacity(stream: Any) -> None:
-        await _source(d, stream, "capacity", handle)
-
-    return capacity
+def capacity(io: StageIO, batch: Sequence[Message]) -> None:
+    """Capacity declarations, passed on to their category-week."""
+    for msg in batch:
+        declared: CapacityEvent = msg.value
+        io.send("weeks", *io.stages.capacity(declared))
+        _seen(io, msg, declared)
 
 
-def shipments_agent(d: Detector) -> Agent:
-    def handle(event: Any, shipment: ShipmentEvent, out: Outbox) -> None:
-        held = d.shipments.get(shipment.shipment_id)
-        entity, views = d.stages.shipment(held, shipment, now_ms())
+def shipments(io: StageIO, batch: Sequence[Message]) -> None:
+    """Shipments by shipment_id: the latest state of each; what a corridor needs to know."""
+    table, stages = io.table("shipments"), io.stages
+    now = io.now()
+    for msg in batch:
+        shipment: ShipmentEvent = msg.value
+        held = table.get(shipment.shipment_id)
+        entity, views = stages.shipment(held, shipment, now)
         if entity != held:
-            out.put(d.shipments, shipment.shipment_id, entity, event.message.partition)
+            table.put(shipment.shipment_id, entity, msg.partition)
         for corridor, view in views:
-            out.corridor(corridor, view)
-
-    async def shipments(stream: Any) -> None:
-        await _source(d, stream, "shipments", handle)
-
-    return shipments
+            io.send("corridors", corridor, view)
+        _seen(io, msg, shipment)
 
 
-async def _stage(d: Detector, stream: Any, handle: Callable[[Any, Outbox], None]) -> None:
-    """Run a stage that concludes alerts: its state writes are acknowledged by Kafka before
-    its conclusions are sent. After a crash the restored state is then never behind an
-    alert it already passed on, so replaying can only repeat conclusions (which the alert
-    stage drops), never send older ones."""
-    async for batch in stream.take_events(BATCH_MAX, within=d.settings.detector_batch_seconds):
-        out = Outbox()
-        for event in batch:
-            handle(event, out)
-        for fut in await _store(d, out):
-            await fut
-        await _pass_on(d, out)
+def _conclude(io: StageIO, alerts: list[AlertState]) -> None:
+    for alert in alerts:
+        io.send("alerts", alert.alert_id, alert)
 
 
-def weeks_agent(d: Detector) -> Agent:
-    def handle(event: Any, out: Outbox) -> None:
-        bucket, partition = event.key, event.message.partition
-        week, saved, alerts = d.stages.week_updates(
-            d.week_book.get(bucket),
-            bucket,
-            cast(WeekUpdates, event.value).updates,
-            broker_ms(event),
+def category_weeks(io: StageIO, batch: Sequence[Message]) -> None:
+    """Category-weeks: demand against capacity (CAPACITY_SHORTFALL, CAPACITY_DROP). The weeks
+    live in memory, built from their two tables after every restore."""
+    heads, views = io.table("week-heads"), io.table("week-orders")
+    book: dict[str, Week] | None = io.cache.get("weeks")
+    if book is None:
+        book = io.cache["weeks"] = weeks.rebuild(heads.items(), views.items())
+    for msg in batch:
+        bucket, partition = msg.key, msg.partition
+        week, saved, alerts = io.stages.week_updates(
+            book.get(bucket), bucket, msg.value, msg.timestamp
         )
         if week is not None:
-            d.week_book[bucket] = week
+            book[bucket] = week
         for writes in saved:
             if writes.head is not None:
-                out.put(d.weeks, bucket, writes.head, partition)
+                heads.put(bucket, writes.head, partition)
             if writes.order is not None:
-                key = order_key(bucket, writes.order.order_id)
-                out.put(d.week_orders, key, writes.order, partition)
-        out.alerts += alerts
-
-    async def weeks(stream: Any) -> None:
-        await _stage(d, stream, handle)
-
-    return weeks
+                key = weeks.order_key(bucket, writes.order.order_id)
+                views.put(key, writes.order, partition)
+        _conclude(io, alerts)
 
 
-def corridors_agent(d: Detector) -> Agent:
-    def handle(event: Any, out: Outbox) -> None:
-        corridor = event.key
-        held = d.corridors.get(corridor)
-        state, alerts = d.stages.corridor_updates(
-            held, corridor, cast(CorridorUpdates, event.value).views, broker_ms(event)
-        )
-        if state is not held:
-            out.put(d.corridors, corridor, state, event.message.partition)
-        out.alerts += alerts
-
-    async def corridors(stream: Any) -> None:
-        await _stage(d, stream, handle)
-
-    return corridors
+def corridors(io: StageIO, batch: Sequence[Message]) -> None:
+    """Corridors: each shipment's SHIPMENT_DELAY and the CORRIDOR_CONGESTION."""
+    table = io.table("corridors")
+    for msg in batch:
+        held = table.get(msg.key)
+        state, alerts = io.stages.corridor_updates(held, msg.key, msg.value, msg.timestamp)
+        if state is not held and state is not None:
+            table.put(msg.key, state, msg.partition)
+        _conclude(io, alerts)
 
 
-def parks_agent(d: Detector) -> Agent:
-    def handle(event: Any, out: Outbox) -> None:
-        msg, partition = cast(ParkMessage, event.value), event.message.partition
-        if msg.park:
-            held = d.parks.get(msg.park)
-            state, alerts = d.stages.park_seen(
-                held, msg.park, msg.published, msg.event_id, partition, broker_ms(event)
-            )
-            if state != held:
-                out.put(d.parks, msg.park, state, partition)
-            out.alerts += alerts
-            return
-        for park, held in list(d.parks.items()):
-            if held.partition != partition:
+def parks(io: StageIO, batch: Sequence[Message]) -> None:
+    """Parks: PARK_SILENT by the broker time of heartbeats and clock ticks."""
+    table, stages = io.table("parks"), io.stages
+    for msg in batch:
+        partition, now = msg.partition, msg.timestamp
+        for beat in msg.value:
+            beat_msg: ParkMessage = beat
+            if beat_msg.park:
+                held = table.get(beat_msg.park)
+                state, alerts = stages.park_seen(
+                    held, beat_msg.park, beat_msg.published, beat_msg.event_id, partition, now
+                )
+                if state != held:
+                    table.put(beat_msg.park, state, partition)
+                _conclude(io, alerts)
                 continue
-            state, found = d.stages.park_tick(held, broker_ms(event))
-            if state != held:
-                out.put(d.parks, park, state, partition)
-            out.alerts += found
-
-    async def parks(stream: Any) -> None:
-        await _stage(d, stream, handle)
-
-    return parks
+            for park, seen in list(table.items()):
+                if seen.partition != partition:
+                    continue
+                state, alerts = stages.park_tick(seen, now)
+                if state != seen:
+                    table.put(park, state, partition)
+                _conclude(io, alerts)
 
 
-def alerts_agent(d: Detector) -> Agent:
-    """Alert transitions: the `emitted` table's changelog IS the alerts topic, so writing the
+def alerts(io: StageIO, batch: Sequence[Message]) -> None:
+    """Alert transitions: the `emitted` table's changelog IS the alerts topic, so writing a
     transition into the table is emitting it, and after a restart the table holds exactly
     what reached the topic."""
-
-    async def alerts(stream: Any) -> None:
-        async for event in stream.events():
-            desired = event.value
-            desired = cast(AlertState, desired)
-            alert = transition(d.emitted.get(desired.alert_id), desired)
-            if alert is None:
-                continue
-            await d.put(d.emitted, alert.alert_id, alert, event.message.partition)
-            d.metrics.alerts_out.labels(
-                type=alert.type, severity=alert.severity.value, status=alert.status.value
-            ).inc()
-            log.info(
-                "%s %s %s (%s, %d shipments)",
-                alert.status.value,
-                alert.severity.value,
-                alert.alert_id,
-                alert.updated_at.isoformat(),
-                len(alert.impacted_shipments),
-            )
-
-    return alerts
-
-
-def tick_timer(d: Detector) -> Callable[[], Awaitable[None]]:
-    """Wall-clock ticks for PARK_SILENT, one per park-stage partition this worker owns; the
-    tick goes through the topic so that the table is only changed inside stream processing."""
-
-    async def tick() -> None:
-        now = now_ms()
-        for tp in d.app.assignor.assigned_actives():
-            if tp.topic == d.parks_topic.get_topic_name():
-                await d.parks_topic.send(
-                    key="", value=ParkMessage(tick=now), partition=tp.partition
-                )
-
-    return tick
+    emitted = io.table("emitted")
+    for msg in batch:
+        for desired in msg.value:
+            alert = transition(emitted.get(desired.alert_id), desired)
+            if alert is not None:
+                emitted.put(alert.alert_id, alert, msg.partition)

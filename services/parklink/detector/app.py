@@ -1,5 +1,6 @@
-"""Wires the detector: the faust app, its topics and tables, the agents, the web endpoints and
-the metrics. See `stages.py` for the flow between the stages."""
+"""Wires the detector: the faust app, and the topics, tables and stages of `topology.py` on
+it, the web endpoints and the metrics. `runtime.py` runs the stages; docs/detector.md tells
+the design."""
 
 from __future__ import annotations
 
@@ -17,36 +18,25 @@ from kafka.errors import TopicAlreadyExistsError
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from parklink.detector import agents
+from parklink.detector import faustext
 from parklink.detector.codec import DataclassCodec, SerdeCodec, Utf8Codec
 from parklink.detector.config import DetectorSettings
-from parklink.detector.rules import weeks
+from parklink.detector.runtime import FaustStageIO, FaustTable, Output, Runtime, StageRunner
 from parklink.detector.stages import Stages
-from parklink.detector.state import (
-    AlertState,
-    CorridorState,
-    CorridorUpdates,
-    OrderEntity,
-    OrderView,
-    ParkActivity,
-    ParkMessage,
-    ShipmentEntity,
-    Week,
-    WeekHead,
-    WeekUpdates,
-)
+from parklink.detector.state import ParkMessage
 from parklink.detector.thresholds import Thresholds
+from parklink.detector.topology import ALERTS, INTERNAL, SOURCES, TABLES, TICKS, TOPICS, TOPOLOGY
 from parklink.eventkit import metrics as m
 from parklink.eventkit.bus import admin
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import PARK_EVENT_MODELS, DisruptionAlert
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.registry_client import RegistryClient
-from parklink.eventkit.serde import Deserializer, SerdeError, Serializer
+from parklink.eventkit.serde import Deserializer, Serializer
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("orders", "shipments", "capacity")
+FETCH_BYTES_PER_PARTITION = 256 * 1024
 
 
 @dataclass
@@ -144,7 +134,7 @@ def _length_of(table: Any) -> Callable[[], float]:
 
 
 class Detector:
-    """The faust app and everything its agents share."""
+    """The faust app with the detector's topics, tables and stages on it."""
 
     def __init__(
         self,
@@ -152,15 +142,12 @@ class Detector:
         limits: Thresholds,
         registry: RegistryClient | None = None,
     ) -> None:
+        faustext.check()
         self.settings = settings
         self.limits = limits
-        self.stages = Stages(limits)
         self.registry = registry or RegistryClient(settings.registry_url)
         self.metrics_registry = m.new_registry("detector")
         self.metrics = DetectorMetrics.create(self.metrics_registry)
-        self.heartbeats: dict[str, int] = {}
-        self.week_book: dict[str, Week] = {}  # derived from the weeks and week-orders tables
-        self.heartbeat_ms = int(limits.heartbeat_seconds * 1000)
         self.own_topics: dict[str, tuple[int, bool]] = {}
 
         prefix = settings.topic_prefix
@@ -169,16 +156,17 @@ class Detector:
             role: catalog[role].topic(prefix) for role in (*SOURCES, "alerts", "dlq")
         }
         self.partitions = partition_counts(settings, list(self.topic_names.values()))
-        alerts_subject = catalog["alerts"].subject(prefix)
-        self.deserializers: dict[str, Deserializer[Any]] = {
-            role: Deserializer(self.registry, PARK_EVENT_MODELS[role]) for role in SOURCES
-        }
         self.alert_codec = SerdeCodec(
-            Serializer(self.registry, DisruptionAlert, alerts_subject),
+            Serializer(self.registry, DisruptionAlert, catalog["alerts"].subject(prefix)),
             Deserializer(self.registry, DisruptionAlert),
         )
         self.app = self._new_app()
+        self.runtime = Runtime(self.app, self.metrics, self.topic_names["dlq"])
+        self.tables: dict[str, Any] = {}
         self._declare()
+        faustext.batch_consumer(
+            self.app, self.runtime.topics, self.runtime.on_batch, self.runtime.downstream
+        )
 
     def create_topics(self) -> None:
         ensure_topics(self.settings, self.own_topics)
@@ -208,128 +196,117 @@ class Detector:
             broker_commit_interval=s.detector_commit_seconds,
             broker_session_timeout=s.detector_session_timeout_seconds,
             broker_heartbeat_interval=s.detector_session_timeout_seconds / 3,
+            broker_max_poll_records=s.detector_fetch_records,
+            # faust asks for 4 MiB per partition: a backlog would then be fetched (and
+            # processed) one partition after the other, and a record near the head of the
+            # last one would wait for all the others.
+            consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
             producer_acks=-1,
+            producer_linger=0.002,
             key_serializer="raw",
             value_serializer="raw",
         )
+
+    def _partitions_of(self, kind: str) -> int:
+        if kind == INTERNAL:
+            return self.settings.detector_partitions
+        if kind == ALERTS:
+            return self.partitions[self.topic_names["alerts"]]
+        return self.partitions[self.topic_names[kind]]
 
     def _own_name(self, name: str, partitions: int, compact: bool) -> str:
         full = f"{self.settings.topic_prefix}{self.settings.detector_group}-{name}"
         self.own_topics[full] = (partitions, compact)
         return full
 
-    def _internal(self, name: str, value: Any, partitions: int | None = None) -> Any:
-        partitions = partitions or self.settings.detector_partitions
-        return self.app.topic(
-            self._own_name(name, partitions, compact=False),
-            key_serializer=Utf8Codec(),
-            value_serializer=DataclassCodec(value),
-            partitions=partitions,
-            internal=True,
-        )
-
-    def _table(self, name: str, value_codec: Any, partitions: int, changelog: Any = None) -> Any:
-        if changelog is None:
-            changelog = self.app.topic(
-                self._own_name(f"{name}-changelog", partitions, compact=True),
-                key_serializer=Utf8Codec(),
-                value_serializer=value_codec,
-                partitions=partitions,
-                internal=True,
-                compacting=True,
-                acks=False,
-            )
+    def _table(self, name: str, codec: Any, partitions: int, changelog: Any) -> Any:
         table: Any = self.app.Table(name, partitions=partitions, changelog_topic=changelog)
-        # faust derives a table's serializers from key/value types; ours are codecs.
-        table.key_serializer = Utf8Codec()
-        table.value_serializer = value_codec
+        faustext.table_codecs(table, Utf8Codec(), codec)
         return table
 
     def _declare(self) -> None:
-        app, names, parts = self.app, self.topic_names, self.partitions
-        sources = {
-            role: app.topic(names[role], key_serializer="raw", value_serializer="raw")
-            for role in SOURCES
-        }
-        self.dlq_topic = app.topic(names["dlq"], key_serializer="raw", value_serializer="raw")
-        alerts_n = parts[names["alerts"]]
-        # One message per key and source batch (WeekUpdates, CorridorUpdates); the topics
-        # are new names because their messages are no longer single updates.
-        self.weeks_topic = self._internal("week-updates", WeekUpdates)
-        self.corridors_topic = self._internal("corridor-updates", CorridorUpdates)
-        self.parks_topic = self._internal("parks", ParkMessage)
-        # Keyed by alert_id with as many partitions as the alerts topic: partition p of this
-        # topic holds exactly the alert ids of partition p of the alerts topic.
-        self.candidates_topic = self._internal("alert-candidates", AlertState, alerts_n)
-
-        n = self.settings.detector_partitions
-        self.orders = self._table("orders", DataclassCodec(OrderEntity), parts[names["orders"]])
-        self.shipments = self._table(
-            "shipments", DataclassCodec(ShipmentEntity), parts[names["shipments"]]
-        )
-        self.weeks = self._table("week-heads", DataclassCodec(WeekHead), n)
-        self.week_orders = self._table("week-orders", DataclassCodec(OrderView), n)
-        self.weeks.on_recover(self._rebuild_weeks)
-        self.corridors = self._table("corridors", DataclassCodec(CorridorState), n)
-        self.parks = self._table("parks", DataclassCodec(ParkActivity), n)
-        alerts_topic = app.topic(
-            names["alerts"],
-            key_serializer=Utf8Codec(),
-            value_serializer=self.alert_codec,
-            partitions=alerts_n,
-            acks=False,
-        )
-        self.emitted = self._table("emitted", self.alert_codec, alerts_n, alerts_topic)
-        self._topic_names = {
-            id(topic): topic.get_topic_name()
-            for topic in (
-                self.weeks_topic,
-                self.corridors_topic,
-                self.parks_topic,
-                self.candidates_topic,
-                *(t.changelog_topic for t in self._tables()),
+        app = self.app
+        inputs: dict[str, tuple[str, Any]] = {}  # input name -> (topic, decoder)
+        for role in SOURCES:
+            name = self.topic_names[role]
+            app.topics.add(app.topic(name, key_serializer="raw", value_serializer="raw"))
+            inputs[role] = (name, Deserializer(self.registry, PARK_EVENT_MODELS[role]))
+        outputs: dict[str, Output] = {}
+        for spec in TOPICS:
+            partitions = self._partitions_of(spec.partitions)
+            items: Any = DataclassCodec(tuple[spec.item, ...])  # type: ignore[name-defined]
+            topic = app.topic(
+                self._own_name(spec.suffix, partitions, compact=False),
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=partitions,
+                internal=True,
             )
-        }
+            app.topics.add(topic)
+            outputs[spec.name] = Output(spec.name, topic.get_topic_name(), items)
+            inputs[spec.name] = (topic.get_topic_name(), items)
+        views: dict[str, FaustTable] = {}
+        for tspec in TABLES:
+            partitions = self._partitions_of(tspec.partitions)
+            codec: Any
+            if tspec.changelog_is_alerts:
+                codec = self.alert_codec
+                changelog = app.topic(
+                    self.topic_names["alerts"],
+                    key_serializer=Utf8Codec(),
+                    value_serializer=codec,
+                    partitions=partitions,
+                    acks=False,
+                )
+            else:
+                codec = DataclassCodec(tspec.value)
+                changelog = app.topic(
+                    self._own_name(f"{tspec.name}-changelog", partitions, compact=True),
+                    key_serializer=Utf8Codec(),
+                    value_serializer=codec,
+                    partitions=partitions,
+                    internal=True,
+                    compacting=True,
+                    acks=False,
+                )
+            table = self._table(tspec.name, codec, partitions, changelog)
+            table.on_recover(self._restored)
+            self.tables[tspec.name] = table
+            views[tspec.name] = FaustTable(tspec, table, changelog.get_topic_name(), codec)
+        stages = Stages(self.limits)
+        for stage in TOPOLOGY:
+            name, decoder = inputs[stage.input]
+            io = FaustStageIO(
+                app,
+                stage,
+                stages,
+                {t: views[t] for t in stage.tables},
+                {o: outputs[o] for o in stage.outputs},
+                name,
+            )
+            self.runtime.add(StageRunner(self.runtime, stage, io, decoder), name)
+        ticks = outputs[TICKS]
 
-        for fn, channel in (
-            (agents.orders_agent, sources["orders"]),
-            (agents.shipments_agent, sources["shipments"]),
-            (agents.capacity_agent, sources["capacity"]),
-            (agents.weeks_agent, self.weeks_topic),
-            (agents.corridors_agent, self.corridors_topic),
-            (agents.parks_agent, self.parks_topic),
-            (agents.alerts_agent, self.candidates_topic),
-        ):
-            app.agent(channel, name=fn.__name__.removesuffix("_agent"))(fn(self))
-        app.timer(self.limits.silent_check_seconds, name="silence-check")(agents.tick_timer(self))
+        async def tick() -> None:
+            """Wall-clock ticks for PARK_SILENT, one per park-stage partition this worker
+            owns; they go through the topic so the table only changes in its stage."""
+            now = int(time.time() * 1000)
+            for send in self.runtime.tick_sends(ticks.topic, ticks.codec, ParkMessage(tick=now)):
+                await send
+
+        app.timer(self.limits.silent_check_seconds, name="silence-check")(tick)
         self._web()
 
-    def _tables(self) -> list[Any]:
-        return [
-            self.orders,
-            self.shipments,
-            self.weeks,
-            self.week_orders,
-            self.corridors,
-            self.parks,
-            self.emitted,
-        ]
+    async def _restored(self) -> None:
+        self.runtime.reset_caches()
 
     def _web(self) -> None:
-        tables = {
-            "orders": self.orders,
-            "shipments": self.shipments,
-            "weeks": self.weeks,
-            "week_orders": self.week_orders,
-            "corridors": self.corridors,
-            "parks": self.parks,
-            "alerts": self.emitted,
-        }
         size = m.gauge(
             self.metrics_registry, m.DETECTOR_TABLE_SIZE, "Entries per state table.", ("table",)
         )
-        for label, table in tables.items():
-            size.labels(table=label).set_function(_length_of(table))
+        labels = {"week-heads": "weeks", "week-orders": "week_orders", "emitted": "alerts"}
+        for name, table in self.tables.items():
+            size.labels(table=labels.get(name, name)).set_function(_length_of(table))
         detector = self
 
         class Health(faust.web.View):
@@ -352,73 +329,14 @@ class Detector:
         self.app.page("/readyz")(Ready)
         self.app.page("/metrics")(Metrics)
 
-    async def _rebuild_weeks(self) -> None:
-        """After every (re)assignment, once the tables are restored: the weeks in memory are
-        exactly what the tables hold for this worker's partitions."""
-        self.week_book = weeks.rebuild(self.weeks.data.items(), self.week_orders.data.items())
-
     async def problems(self) -> dict[str, str]:
         """Empty when the worker has joined its group, restored its tables and can reach the
         schema registry."""
         problems: dict[str, str] = {}
-        app = self.app
-        tables: Any = app.tables
-        if app.rebalancing or not tables.recovery.completed.is_set():
+        if not faustext.recovered(self.app):
             problems["kafka"] = "joining the consumer group / restoring tables"
         try:
             await asyncio.wait_for(asyncio.to_thread(self.registry.ping), timeout=3)
         except (ParkLinkError, TimeoutError) as exc:
             problems["registry"] = str(exc) or "timed out"
         return problems
-
-    async def put(self, table: Any, key: str, value: Any, partition: int) -> Any:
-        """Set a table entry and write it to the table's changelog, in `partition` (that of
-        the message being processed).
-
-        faust's own `table[key] = value` queues the changelog write in a buffer that its
-        pre-commit flush may leave undrained (it gives up after 0.1 s), so offsets could be
-        committed ahead of the state. Sending through the producer directly puts the write
-        in the batch that the commit's producer flush does wait for. Returns the send's
-        future (done once Kafka has the write)."""
-        table.data[key] = value
-        # Let the memory store drop the key when this partition is revoked.
-        table.data._key_partition[key] = partition
-        return await self._produce(table.changelog_topic, key, value, partition)
-
-    def committed(self, tp: Any) -> int | None:
-        """The partition's committed offset as this worker knows it (records below it have
-        been processed and their sends flushed), None before the first commit it sees."""
-        consumer: Any = self.app.consumer
-        offset: int | None = consumer._committed_offset.get(tp)
-        return offset
-
-    async def send(self, topic: Any, key: str, value: Any) -> Any:
-        """Pass a message on to one of the detector's own topics, partitioned by key."""
-        return await self._produce(topic, key, value, None)
-
-    async def _produce(self, topic: Any, key: str, value: Any, partition: int | None) -> Any:
-        # Straight to the producer with bytes encoded here: faust's Topic.send builds a
-        # pending message, a future and callbacks per message, which cost more than the
-        # encoding itself. The commit's producer flush covers these sends all the same.
-        return await self.app.producer.send(
-            self._topic_names[id(topic)],
-            key.encode(),
-            topic.value_serializer.dumps(value),
-            partition,
-            None,
-            None,
-        )
-
-    async def dead_letter(self, message: Any, exc: SerdeError) -> None:
-        """Set an undecodable or invalid record aside with where it came from and why."""
-        headers = [
-            ("topic", message.topic.encode()),
-            ("partition", str(message.partition).encode()),
-            ("offset", str(message.offset).encode()),
-            ("error", exc.reason.encode()),
-            ("error_message", str(exc).encode()[:2000]),
-        ]
-        await self.dlq_topic.send(key=message.key, value=message.value, headers=headers)
-        role = next((r for r, t in self.topic_names.items() if t == message.topic), message.topic)
-        self.metrics.dlq.labels(topic=role, reason=exc.reason).inc()
-        log.warning("dead-lettered %s", exc)

@@ -1,5 +1,5 @@
-"""faust codecs: the project's Avro serde as a faust codec (Confluent-framed records), UTF-8
-string keys, and JSON for the detector's own state and internal messages."""
+"""Codecs: the project's Avro serde as a faust codec (Confluent-framed records), UTF-8 string
+keys, and JSON for the detector's own state and internal messages."""
 
 from __future__ import annotations
 

@@ -26,12 +26,13 @@ class DetectorSettings(Settings):
         1, ge=1, le=5, description="Replication of the detector's own topics (3 in production)."
     )
     detector_commit_seconds: float = Field(1.0, gt=0, le=60)
-    detector_batch_seconds: float = Field(
-        0.05,
-        gt=0,
-        le=5,
-        description="How long a stage gathers records into one batch (up to 500): longer "
-        "batches mean fewer messages between stages per record, at that cost in latency.",
+    detector_fetch_records: int = Field(
+        2000,
+        ge=1,
+        le=100_000,
+        description="Most records one fetch hands to the stages: each stage takes a "
+        "fetch's records as one batch (fewer messages between stages per record), and the "
+        "next fetch, with the conclusions of this one, waits for it.",
     )
     detector_session_timeout_seconds: float = Field(
         30.0, ge=6, le=300, description="How soon the group notices a worker that died."

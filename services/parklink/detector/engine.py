@@ -1,94 +1,121 @@
-"""All the stages in one process with dicts for state: the detector without Kafka. Unit tests
-and the bench's baseline drive it; the faust app runs the same stages across topics."""
+"""The detector without Kafka: every stage of `topology.TOPOLOGY` in one process, with dicts
+for its tables and lists for its topics. Unit tests drive it; the faust worker runs the same
+stages from the same declaration."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from parklink.detector.rules.emit import transition
+from parklink.detector.ports import Message
 from parklink.detector.stages import Stages
-from parklink.detector.state import (
-    AlertState,
-    CorridorState,
-    OrderEntity,
-    ParkActivity,
-    ShipmentEntity,
-    Week,
-    WeekMessage,
-    millis,
-)
+from parklink.detector.state import ParkMessage, millis
 from parklink.detector.thresholds import Thresholds
-from parklink.eventkit.contracts import (
-    CapacityEvent,
-    DisruptionAlert,
-    OrderEvent,
-    ParkEvent,
-    ShipmentEvent,
-)
+from parklink.detector.topology import TABLES, TICKS, TOPICS, TOPOLOGY, Stage
+from parklink.eventkit.contracts import PARK_EVENT_MODELS, DisruptionAlert, ParkEvent
+
+ROLES = {model: role for role, model in PARK_EVENT_MODELS.items()}
+
+
+class _Table:
+    def __init__(self, data: dict[str, Any], emitted: list[Any] | None) -> None:
+        self.data = data
+        self.emitted = emitted
+
+    def get(self, key: str) -> Any | None:
+        return self.data.get(key)
+
+    def put(self, key: str, value: Any, partition: int) -> None:
+        self.data[key] = value
+        if self.emitted is not None:
+            self.emitted.append(value)
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        return self.data.items()
+
+
+class _StageIO:
+    """A stage's view of the engine: only its declared tables and outputs."""
+
+    def __init__(self, engine: Engine, stage: Stage) -> None:
+        self.engine = engine
+        self.stage = stage
+        self._tables = {name: engine.tables[name] for name in stage.tables}
+        self.cache: dict[str, Any] = {}
+        self.outbox: dict[tuple[str, str], list[Any]] = {}
+
+    @property
+    def stages(self) -> Stages:
+        return self.engine.stages
+
+    def now(self) -> int:
+        return self.engine.clock
+
+    def table(self, name: str) -> _Table:
+        return self._tables[name]
+
+    def send(self, output: str, key: str, item: Any) -> None:
+        if output not in self.stage.outputs:
+            raise KeyError(f"stage {self.stage.name} does not send to {output}")
+        self.outbox.setdefault((output, key), []).append(item)
+
+    def committed(self, partition: int) -> int | None:
+        return None
 
 
 class Engine:
     def __init__(self, limits: Thresholds) -> None:
         self.stages = Stages(limits)
-        self.orders: dict[str, OrderEntity] = {}
-        self.shipments: dict[str, ShipmentEntity] = {}
-        self.weeks: dict[str, Week] = {}
-        self.corridors: dict[str, CorridorState] = {}
-        self.parks: dict[str, ParkActivity] = {}
-        self.alerts: dict[str, DisruptionAlert] = {}
+        self.clock = 0
+        self._emitted: list[DisruptionAlert] = []
+        self.tables = {
+            spec.name: _Table({}, self._emitted if spec.changelog_is_alerts else None)
+            for spec in TABLES
+        }
+        self._io = {stage.name: _StageIO(self, stage) for stage in TOPOLOGY}
+        self._reads = {stage.input: stage for stage in TOPOLOGY}
+        self._pending: dict[str, list[Message]] = {t.name: [] for t in TOPICS}
+        self._offsets = dict.fromkeys(PARK_EVENT_MODELS, 0)
+
+    @property
+    def alerts(self) -> dict[str, DisruptionAlert]:
+        return self.tables["emitted"].data
 
     def process(
         self, event: ParkEvent, now: datetime, published: datetime | None = None
     ) -> list[DisruptionAlert]:
         """Feed one event; `published` is its Kafka timestamp (defaults to `now`)."""
-        at = millis(now)
-        desired: list[AlertState] = []
-        if isinstance(event, OrderEvent):
-            self.orders[event.order_id], messages = self.stages.order(
-                self.orders.get(event.order_id), event
-            )
-            for bucket, msg in messages:
-                desired += self._week(bucket, msg, at)
-        elif isinstance(event, CapacityEvent):
-            bucket, msg = self.stages.capacity(event)
-            desired += self._week(bucket, msg, at)
-        elif isinstance(event, ShipmentEvent):
-            entity, views = self.stages.shipment(self.shipments.get(event.shipment_id), event, at)
-            self.shipments[event.shipment_id] = entity
-            for corridor, view in views:
-                self.corridors[corridor], found = self.stages.corridor(
-                    self.corridors.get(corridor), corridor, view, at
-                )
-                desired += found
-        park = event.source_park
-        self.parks[park], found = self.stages.park_seen(
-            self.parks.get(park),
-            park,
-            millis(published or now),
-            event.event_id,
-            0,
-            at,
-        )
-        return self._emit(desired + found)
+        self.clock = millis(now)
+        role = ROLES[type(event)]
+        offset = self._offsets[role]
+        self._offsets[role] += 1
+        msg = Message(event.key(), event, 0, offset, millis(published or now))
+        self._run(self._reads[role], [msg])
+        return self._drain()
 
     def tick(self, now: datetime) -> list[DisruptionAlert]:
-        desired: list[AlertState] = []
-        for park, state in list(self.parks.items()):
-            self.parks[park], found = self.stages.park_tick(state, millis(now))
-            desired += found
-        return self._emit(desired)
+        """A wall-clock tick of the park stage."""
+        self.clock = millis(now)
+        self._pending[TICKS].append(Message("", (ParkMessage(tick=self.clock),), 0, 0, self.clock))
+        return self._drain()
 
-    def _week(self, bucket: str, msg: WeekMessage, at: int) -> list[AlertState]:
-        self.weeks[bucket], _, found = self.stages.week(self.weeks.get(bucket), bucket, msg, at)
-        return found
+    def _run(self, stage: Stage, batch: list[Message]) -> None:
+        io = self._io[stage.name]
+        stage.handle(io, batch)
+        for (output, key), items in io.outbox.items():
+            self._pending[output].append(Message(key, tuple(items), 0, 0, self.clock))
+        io.outbox.clear()
 
-    def _emit(self, desired: list[AlertState]) -> list[DisruptionAlert]:
-        out: list[DisruptionAlert] = []
-        for state in desired:
-            alert = transition(self.alerts.get(state.alert_id), state)
-            if alert is not None:
-                self.alerts[alert.alert_id] = alert
-                out.append(alert)
+    def _drain(self) -> list[DisruptionAlert]:
+        while any(self._pending.values()):
+            for stage in TOPOLOGY:
+                batch = self._pending.get(stage.input)
+                if batch:
+                    self._pending[stage.input] = []
+                    self._run(stage, batch)
+        out = list(self._emitted)
+        self._emitted.clear()
         return out
 
     def firing(self) -> dict[str, DisruptionAlert]:

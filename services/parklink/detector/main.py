@@ -16,6 +16,12 @@ from parklink.eventkit.settings import load_settings
 
 log = logging.getLogger(__name__)
 
+USAGE = (
+    "usage: python -m parklink.detector (or `parklink detector`): runs a detector worker in "
+    "the foreground; every setting comes from PARKLINK_* variables (see `parklink detector "
+    "--help`)."
+)
+
 
 def _wait_for_registry(client: RegistryClient, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
@@ -64,7 +70,19 @@ def run() -> int:
 
 
 def main() -> None:
-    """`python -m parklink.detector`: the same as `parklink detector` (one-line errors)."""
-    from parklink.cli.main import main as cli
-
-    cli(["detector", *sys.argv[1:]])
+    """`python -m parklink.detector`: the same as `parklink detector` (which calls `run`),
+    with a one-line error for a bad setting or an unreachable registry."""
+    if sys.argv[1:] in (["-h"], ["--help"]):
+        print(USAGE)
+        sys.exit(0)
+    if len(sys.argv) > 1:
+        print(USAGE, file=sys.stderr)
+        sys.exit(2)
+    try:
+        code = run()
+    except ParkLinkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code)

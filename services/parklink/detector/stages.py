@@ -42,14 +42,10 @@ def stamp(alerts: list[AlertState], clock: int, now: int) -> tuple[list[AlertSta
     return [replace(a, at=at) for a in alerts], at
 
 
-def _changed(before: list[AlertState], after: list[AlertState]) -> list[AlertState]:
-    old = {a.alert_id: a.impact() for a in before}
-    return [a for a in after if old.get(a.alert_id) != a.impact()]
-
-
 class Stages:
     def __init__(self, limits: Thresholds) -> None:
         self.limits = limits
+        self.heartbeat_ms = int(limits.heartbeat_seconds * 1000)
 
     def order(
         self,
@@ -84,17 +80,24 @@ class Stages:
         fresh = week is None
         if week is None:
             week = weeks.new_week(bucket)
+        limits = self.limits
         parks = weeks.touched(week, message)
         news = weeks.is_news(week, message)
-        before = weeks.week_alerts(week, parks, self.limits, now) if news and not fresh else []
+        before = weeks.week_impacts(week, parks, limits) if news and not fresh else {}
         writes = weeks.apply_week(week, message)
-        after = weeks.week_alerts(week, parks, self.limits, now)
-        if fresh:
-            out = [a for a in after if a.severity]
-        elif not news:
-            out = after
+        if not news:
+            out = weeks.week_alerts(week, parks, limits, now)
         else:
-            out = _changed(before, after)
+            after = weeks.week_impacts(week, parks, limits)
+            if fresh:
+                worded = {k for k, impact in after.items() if impact[0] is not None}
+            else:
+                worded = {k for k, impact in after.items() if before.get(k) != impact}
+            out = (
+                [a for a in weeks.week_alerts(week, parks, limits, now) if a.alert_id in worded]
+                if worded
+                else []
+            )
         out, clock = stamp(out, week.head.clock, now)
         if clock != week.head.clock:
             week.head = replace(week.head, clock=clock)
@@ -127,9 +130,7 @@ class Stages:
                 return new, []
         elif advanced:
             moved = new.corridors != entity.corridors or new.order_ids != entity.order_ids
-            if not moved and shipments.delay_impact(entity, limits) == shipments.delay_impact(
-                new, limits
-            ):
+            if not moved and shipments.same_delay_impact(entity, new, limits):
                 return new, []
         return new, shipments.corridor_views(new, shipments.delay_alert(new, limits, now))
 

@@ -22,6 +22,7 @@ from parklink.eventkit.contracts import (
 
 Version = tuple[int, str]
 OPEN_STATUSES = frozenset(s.value for s in OPEN_ORDER_STATUSES)
+FINISHED_STATUSES = frozenset({ShipmentStatus.DELIVERED.value, ShipmentStatus.CANCELLED.value})
 
 
 def millis(moment: datetime) -> int:
@@ -37,7 +38,7 @@ def week_key(category: str, week: str) -> str:
     return f"{category}|{week}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrderView:
     """An order's latest state, as the weekly stage needs it."""
 
@@ -78,7 +79,7 @@ class OrderView:
         return self.status in OPEN_STATUSES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrderEntity:
     latest: OrderView
     # The week buckets told about each update: the order's own, and the ones it left until
@@ -87,7 +88,7 @@ class OrderEntity:
     left_at: dict[str, int] = field(default_factory=dict)  # bucket -> that record's offset
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Declaration:
     """One capacity declaration of a park for a category and week."""
 
@@ -102,7 +103,7 @@ class Declaration:
         return (self.event_time, self.event_id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeclarationMessage:
     park: str
     category: str
@@ -114,7 +115,7 @@ class DeclarationMessage:
         return week_key(self.category, self.week)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WeekMessage:
     """What reaches the weekly stage (keyed by `category|week`): an order's latest state or a
     capacity declaration."""
@@ -123,15 +124,7 @@ class WeekMessage:
     capacity: DeclarationMessage | None = None
 
 
-@dataclass(frozen=True)
-class WeekUpdates:
-    """What one batch of park records tells a category-week, in the order they were read: one
-    message per week and batch, so the hop costs per batch rather than per record."""
-
-    updates: tuple[WeekMessage, ...]
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WeekHead:
     """What a category-week remembers besides its orders: every supplier's capacity
     declarations and the stage clock. Small, so it can be rewritten on every change."""
@@ -142,7 +135,7 @@ class WeekHead:
     clock: int = 0  # ms stamp of the last conclusion passed on (see stages.stamp)
 
 
-@dataclass
+@dataclass(slots=True)
 class SupplierWeek:
     """One supplier park's open orders in a category-week and their exact total (a Fraction,
     so the order of updates never moves a comparison with capacity)."""
@@ -151,7 +144,7 @@ class SupplierWeek:
     demand: Fraction = field(default_factory=Fraction)
 
 
-@dataclass
+@dataclass(slots=True)
 class Week:
     """A category-week in memory: its head and the latest view of every order that has been
     counted in it (both stored, as one table entry each), plus the open orders and demand of
@@ -164,7 +157,7 @@ class Week:
     suppliers: dict[str, SupplierWeek] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WeekWrites:
     """The entries a week message changed: the head and/or one order view."""
 
@@ -172,7 +165,7 @@ class WeekWrites:
     order: OrderView | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShipmentEntity:
     shipment_id: str
     event_time: int
@@ -219,10 +212,10 @@ class ShipmentEntity:
 
     @property
     def finished(self) -> bool:
-        return ShipmentStatus(self.status) in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
+        return self.status in FINISHED_STATUSES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShipmentView:
     """A shipment as its corridor sees it: whether its SHIPMENT_DELAY is firing."""
 
@@ -240,21 +233,14 @@ class ShipmentView:
         return (self.event_time, self.event_id)
 
 
-@dataclass(frozen=True)
-class CorridorUpdates:
-    """The shipment views one batch of park records sends a corridor, in order."""
-
-    views: tuple[ShipmentView, ...]
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CorridorState:
     corridor: str
     shipments: dict[str, ShipmentView] = field(default_factory=dict)
     clock: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParkMessage:
     """A park was seen publishing (`park` set), or a clock tick for every park of a partition."""
 
@@ -264,7 +250,7 @@ class ParkMessage:
     tick: int = 0  # ms, wall clock of the tick
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParkActivity:
     park: str
     last_published: int
@@ -274,7 +260,7 @@ class ParkActivity:
     clock: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AlertState:
     """What an alert should look like now: `severity` None means "not firing". The emitter
     turns a change of it into a DisruptionAlert transition."""

@@ -1,5 +1,7 @@
-"""The rule thresholds of DESIGN §5 in one validated config: defaults, then an optional TOML
-file (PARKLINK_DETECTOR_CONFIG), then `PARKLINK_*` environment variables, which win."""
+"""The thresholds of the disruption rules (delay hours, capacity ratios, congestion counts,
+silence seconds; the rule table is in docs/architecture.md) in one validated config:
+defaults, then an optional TOML file (PARKLINK_DETECTOR_CONFIG), then `PARKLINK_*`
+environment variables, which win."""
 
 from __future__ import annotations
 

@@ -84,6 +84,8 @@ def encode_body(schema: Any, record: dict[str, Any]) -> bytes:
 
 
 def decode_body(writer: Any, reader: Any, body: bytes) -> dict[str, Any]:
+    """The record of an Avro body written with `writer`, resolved to `reader` (None: read it
+    as written, for a writer schema equal to the reader's)."""
     buf = io.BytesIO(body)
     try:
         record = schemaless_reader(buf, writer, reader)
@@ -170,6 +172,17 @@ class Deserializer(Generic[R]):
         self.model = model
         self._reader = parsed_schema(model.schema_name)
         self._writers = WriterSchemas(registry)
+        self._resolve: dict[int, Any] = {}
+
+    def _reader_for(self, schema_id: int, writer: Any) -> Any:
+        """This code's reader schema, or None where the writer's schema is the same one: a
+        resolving read costs about three times a plain one, and records are nearly always
+        written with the current schema."""
+        try:
+            return self._resolve[schema_id]
+        except KeyError:
+            reader = self._resolve[schema_id] = None if writer == self._reader else self._reader
+            return reader
 
     def decode_dict(
         self,
@@ -181,7 +194,8 @@ class Deserializer(Generic[R]):
     ) -> dict[str, Any]:
         try:
             schema_id, body = split_frame(data)
-            return decode_body(self._writers[schema_id], self._reader, body)
+            writer = self._writers[schema_id]
+            return decode_body(writer, self._reader_for(schema_id, writer), body)
         except SerdeError as exc:
             raise type(exc)(str(exc), topic=topic, partition=partition, offset=offset) from exc
         except (EOFError, ValueError, TypeError, IndexError, KeyError, struct.error) as exc:

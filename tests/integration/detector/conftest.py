@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port, start_service, stop_service
+from conftest import start_service, stop_service
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from parklink.eventkit.bus import consumer, producer
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import DisruptionAlert, ParkEvent
+from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Deserializer, Serializer
 
@@ -96,9 +97,13 @@ class Network:
         self._producer.flush()
 
     def publish_raw(self, role: str, key: bytes, value: bytes) -> None:
+        self.publish_to(self.topic(role), key, value)
+
+    def publish_to(self, topic: str, key: bytes, value: bytes) -> None:
+        """Raw bytes onto any topic, e.g. one of the detector's own."""
         if self._producer is None:
             self._producer = producer(self.bootstrap.split(","))
-        self._producer.send(self.topic(role), key=key, value=value)
+        self._producer.send(topic, key=key, value=value)
         self._producer.flush()
 
     def read(self, role: str) -> list[Any]:

@@ -8,6 +8,7 @@ import struct
 import factories
 import httpx
 import pytest
+from integration.detector.conftest import Network
 
 from parklink.eventkit.contracts import OrderEvent
 from parklink.eventkit.schemas import parsed_schema, schema_text
@@ -16,7 +17,7 @@ from parklink.eventkit.serde import encode_body
 pytestmark = pytest.mark.broker
 
 
-def test_poison_records_land_in_the_dlq_and_the_worker_goes_on(network) -> None:  # type: ignore[no-untyped-def]
+def test_poison_records_land_in_the_dlq_and_the_worker_goes_on(network: Network) -> None:
     worker = network.start()
     subject = f"{network.topic('orders')}-value"
     schema_id = network.registry.register(subject, schema_text("OrderEvent"))
@@ -52,7 +53,7 @@ def test_poison_records_land_in_the_dlq_and_the_worker_goes_on(network) -> None:
     assert 'parklink_detector_dlq_total{reason="invalid-record",topic="orders"} 1.0' in metrics
 
 
-def test_a_silent_park_warns_then_turns_critical_then_clears(network) -> None:  # type: ignore[no-untyped-def]
+def test_a_silent_park_warns_then_turns_critical_then_clears(network: Network) -> None:
     network.start(
         PARKLINK_SILENT_WARNING_SECONDS="2",
         PARKLINK_SILENT_CRITICAL_SECONDS="6",
@@ -71,3 +72,27 @@ def test_a_silent_park_warns_then_turns_critical_then_clears(network) -> None:  
     network.publish(factories.capacity(**quiet, actual_capacity=90))
     network.wait_for(lambda: seen()[-1][0] == "RESOLVED", "the silence to clear")
     assert seen() == [("FIRING", "WARNING"), ("FIRING", "CRITICAL"), ("RESOLVED", "CRITICAL")]
+
+
+def test_a_foreign_record_on_an_internal_topic_is_dead_lettered_and_the_stages_go_on(
+    network: Network,
+) -> None:
+    """Only the detector writes its own topics; anything else found there is set aside like
+    a poison park record, and the stage behind it keeps working."""
+    worker = network.start()
+    internal = f"{network.prefix}{network.group}-week-batches"
+    network.publish_to(internal, b"8704|2026-12-07", b"[{not json")
+    network.publish(
+        factories.capacity(),  # CN-QD-SCODA 8704: actual 100, maximum 130
+        factories.order(order_id="PO-1", quantity=120),
+    )
+    shortfall = "CAPACITY_SHORTFALL|CN-QD-SCODA|8704|2026-12-07"
+    network.wait_for(
+        lambda: any(a.alert_id == shortfall for a in network.alerts()), "the shortfall"
+    )
+    network.wait_for(lambda: len(network.read("dlq")) == 1, "one dead letter")
+    [letter] = network.read("dlq")
+    headers = {k: v.decode() for k, v in letter.headers}
+    assert (headers["topic"], headers["error"]) == (internal, "invalid-record")
+    assert letter.value == b"[{not json"
+    assert worker.proc.poll() is None

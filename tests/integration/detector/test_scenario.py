@@ -121,7 +121,9 @@ def count(expected: dict[str, list[Transition]]) -> int:
     return sum(len(v) for v in expected.values())
 
 
-def settle_and_check(network, expected: dict[str, list[Transition]]) -> list[DisruptionAlert]:  # type: ignore[no-untyped-def]
+def settle_and_check(
+    network: Network, expected: dict[str, list[Transition]]
+) -> list[DisruptionAlert]:
     network.wait_for(
         lambda: len(network.alerts()) >= count(expected), f"{count(expected)} transitions"
     )
@@ -135,7 +137,7 @@ def settle_and_check(network, expected: dict[str, list[Transition]]) -> list[Dis
     return alerts
 
 
-def test_scenario_gives_exactly_the_expected_transitions(network) -> None:  # type: ignore[no-untyped-def]
+def test_scenario_gives_exactly_the_expected_transitions(network: Network) -> None:
     worker = network.start()
     first = phase_one()
     network.publish(*first)
@@ -160,7 +162,7 @@ def test_scenario_gives_exactly_the_expected_transitions(network) -> None:  # ty
     assert "parklink_detector_process_seconds_bucket" in metrics
 
 
-def test_sigkill_and_restart_neither_loses_nor_repeats_a_transition(network) -> None:  # type: ignore[no-untyped-def]
+def test_sigkill_and_restart_neither_loses_nor_repeats_a_transition(network: Network) -> None:
     network.env["PARKLINK_DETECTOR_SESSION_TIMEOUT_SECONDS"] = "6"
     worker = network.start()
     first = phase_one()
@@ -175,7 +177,7 @@ def test_sigkill_and_restart_neither_loses_nor_repeats_a_transition(network) -> 
     settle_and_check(network, merged(PHASE_ONE, PHASE_TWO))
 
 
-def test_two_workers_share_the_partitions_and_give_the_same_alerts(network) -> None:  # type: ignore[no-untyped-def]
+def test_two_workers_share_the_partitions_and_give_the_same_alerts(network: Network) -> None:
     network.env["PARKLINK_DETECTOR_SESSION_TIMEOUT_SECONDS"] = "6"
     one, two = network.start(), network.start()
     calm = [
@@ -202,8 +204,8 @@ def test_two_workers_share_the_partitions_and_give_the_same_alerts(network) -> N
     assert sum(seen) >= 40 + 8
 
 
-def test_two_detectors_with_their_own_group_and_prefix_work_side_by_side(  # type: ignore[no-untyped-def]
-    network, kafka_bootstrap: str, registry_url: str, tmp_path: Path
+def test_two_detectors_with_their_own_group_and_prefix_work_side_by_side(
+    network: Network, kafka_bootstrap: str, registry_url: str, tmp_path: Path
 ) -> None:
     """Two ParkLink networks on one broker (as `parklink up` next to another detector): each
     detector gives exactly its own transitions, before and after the other one starts."""

@@ -4,7 +4,6 @@ faust workers run)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
 import factories
 import pytest
@@ -19,7 +18,7 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PLANNED = datetime(2026, 11, 30, tzinfo=UTC)
 
 
-def late(hours: float, **fields: object) -> object:
+def late(hours: float, **fields: object) -> ShipmentEvent:
     base: dict[str, object] = {
         "planned_arrival": PLANNED.isoformat(),
         "estimated_arrival": (PLANNED + timedelta(hours=hours)).isoformat(),
@@ -58,7 +57,7 @@ def test_just_over_24_hours_is_a_warning_with_the_impact_chain(engine: Engine) -
     assert alert.impacted_shipments == ["SH-1"]
     assert alert.parks == ["CN-QD-SCODA", "KZ-ALA-IPA"]
     assert alert.corridor == "QD-KHR-ALA-RAIL"
-    assert alert.evidence == [event.event_id]  # type: ignore[attr-defined]
+    assert alert.evidence == [event.event_id]
     assert alert.metrics["delay_hours"] == 24.5
     assert "24.5 h late" in alert.summary
     assert alert.started_at == alert.updated_at == NOW
@@ -182,6 +181,6 @@ def test_a_shipment_that_moves_corridor_leaves_the_old_one(engine: Engine) -> No
 )
 def test_the_cheap_delay_impact_matches_the_worded_alert(fields: dict[str, object]) -> None:
     # The shipment stage compares impacts without wording alerts; both must agree.
-    ship = ShipmentEntity.of(cast(ShipmentEvent, late(2, **fields)))
+    ship = ShipmentEntity.of(late(2, **fields))
     limits = Thresholds()
     assert shipments.delay_impact(ship, limits) == shipments.delay_alert(ship, limits, 0).impact()

@@ -3,19 +3,21 @@ that moved it out is committed (then that week has had the news)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import factories
 
 from parklink.detector.rules.orders import apply_order
 from parklink.detector.state import OrderEntity
+from parklink.eventkit.contracts import OrderEvent
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 DUE = {"A": "2026-12-09", "B": "2026-12-16", "C": "2026-12-23"}
 BUCKET = {"A": "8704|2026-12-07", "B": "8704|2026-12-14", "C": "8704|2026-12-21"}
 
 
-def update(minute: int, week: str) -> object:
+def update(minute: int, week: str) -> OrderEvent:
     return factories.order(
         order_id="PO-1",
         due_date=DUE[week],
@@ -23,7 +25,7 @@ def update(minute: int, week: str) -> object:
     )
 
 
-def sent_to(messages: list[tuple[str, object]]) -> set[str]:
+def sent_to(messages: Sequence[tuple[str, object]]) -> set[str]:
     return {bucket for bucket, _ in messages}
 
 

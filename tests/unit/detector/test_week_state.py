@@ -91,3 +91,35 @@ def test_a_repeated_order_view_stores_no_entry_and_counts_once() -> None:
     week, saved, _ = stages.week(week, bucket, again, 2)
     assert saved.order is None
     assert weeks.demand(week, "CN-QD-SCODA") == 60
+
+
+def test_the_cheap_week_impacts_match_the_worded_alerts() -> None:
+    """The weekly stage compares impacts without wording alerts; both must agree at every
+    step: no capacity, a shortfall (warning, then critical), drops, a resolution."""
+    stages, limits = Stages(Thresholds()), Thresholds()
+    steps: list[CapacityEvent | OrderEvent] = [
+        factories.order(order_id="PO-0", quantity=50, event_time=at(0)),
+        factories.capacity(actual_capacity=100, maximum_capacity=130, event_time=at(1)),
+        factories.order(order_id="PO-1", quantity=60, event_time=at(2)),
+        factories.order(order_id="PO-2", quantity=30, buyer_park="UZ-TAS-NAVOI", event_time=at(3)),
+        factories.capacity(actual_capacity=60, maximum_capacity=60, event_time=at(4)),
+        factories.capacity(actual_capacity=30, maximum_capacity=None, event_time=at(5)),
+        factories.order(order_id="PO-1", quantity=60, status="CANCELLED", event_time=at(6)),
+        factories.capacity(actual_capacity=400, maximum_capacity=400, event_time=at(7)),
+    ]
+    week: Week | None = None
+    entities: dict[str, OrderEntity] = {}
+    severities = set()
+    for n, event in enumerate(steps):
+        if isinstance(event, CapacityEvent):
+            messages = [stages.capacity(event)]
+        else:
+            entity, messages = stages.order(entities.get(event.order_id), event)
+            entities[event.order_id] = entity
+        for bucket, message in messages:
+            week, _, _ = stages.week(week, bucket, message, 1000 + n)
+            parks = ["CN-QD-SCODA", "KZ-ALA-IPA"]
+            worded = {a.alert_id: a.impact() for a in weeks.week_alerts(week, parks, limits, 0)}
+            assert weeks.week_impacts(week, parks, limits) == worded
+            severities |= {impact[0] for impact in worded.values()}
+    assert severities == {None, Severity.WARNING, Severity.CRITICAL}

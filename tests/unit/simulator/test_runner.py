@@ -237,7 +237,9 @@ class FakePublisher:
     made: ClassVar[list[FakePublisher]] = []
     fail_next_flush: ClassVar[bool] = True
 
-    def __init__(self, bootstrap: list[str], registry: str, park_id: str, topic_prefix: str):
+    def __init__(
+        self, bootstrap: list[str], registry: str, park_id: str, topic_prefix: str, **_: object
+    ):
         self.park_id = park_id
         self.closed = False
         self.sent: list[str] = []

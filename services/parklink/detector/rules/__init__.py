@@ -1,2 +1,4 @@
-"""The disruption rules of DESIGN §5 as pure functions over the plain state of `state.py`:
-`(state, message, thresholds, now) -> (new_state, outputs)`, with no Kafka and no clock."""
+"""The disruption rules (SHIPMENT_DELAY, CAPACITY_SHORTFALL, CAPACITY_DROP,
+CORRIDOR_CONGESTION, PARK_SILENT; the rule table is in docs/architecture.md) as pure functions
+over the plain state of `state.py`: `(state, message, thresholds, now) -> (new_state,
+outputs)`, with no Kafka and no clock."""

@@ -3,10 +3,8 @@ arrival; and the shipment's view for its corridor (CORRIDOR_CONGESTION)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from parklink.detector.rules.text import duration, when
-from parklink.detector.state import AlertState, ShipmentEntity, ShipmentView
+from parklink.detector.state import AlertState, ShipmentEntity, ShipmentView, millis
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit.contracts import AlertType, Severity, ShipmentEvent
 
@@ -19,24 +17,36 @@ def apply_shipment(
     """The shipment's new state and whether the event told anything new.
 
     The status, route and plan come from the latest event by event_time; the ETA from the
-    latest event that carries one."""
-    new = ShipmentEntity.of(event)
+    latest event that carries one. The new state is built once (this runs for every
+    shipment record)."""
     if entity is None:
-        return new, True
-    merged = entity
-    if new.version > entity.version:
-        corridors = entity.corridors
-        if new.corridor not in corridors:
-            corridors = (*corridors, new.corridor)
-        merged = replace(
-            new,
-            eta=entity.eta,
-            eta_time=entity.eta_time,
-            eta_event_id=entity.eta_event_id,
-            corridors=corridors,
-        )
-    if new.eta is not None and new.eta_version > entity.eta_version:
-        merged = replace(merged, eta=new.eta, eta_time=new.eta_time, eta_event_id=new.eta_event_id)
+        return ShipmentEntity.of(event), True
+    event_time, event_id = millis(event.event_time), event.event_id
+    newer = (event_time, event_id) > entity.version
+    eta = event.estimated_arrival
+    newer_eta = eta is not None and (event_time, event_id) > entity.eta_version
+    if not newer and not newer_eta:
+        return entity, False
+    base: ShipmentEntity | ShipmentEvent = event if newer else entity
+    corridors = entity.corridors
+    if newer and event.corridor not in corridors:
+        corridors = (*corridors, event.corridor)
+    merged = ShipmentEntity(
+        shipment_id=entity.shipment_id,
+        event_time=event_time if newer else entity.event_time,
+        event_id=event_id if newer else entity.event_id,
+        source_park=base.source_park,
+        status=event.status.value if newer else entity.status,
+        order_ids=tuple(event.order_ids) if newer else entity.order_ids,
+        origin_park=base.origin_park,
+        destination_park=base.destination_park,
+        corridor=base.corridor,
+        planned_arrival=millis(event.planned_arrival) if newer else entity.planned_arrival,
+        eta=millis(eta) if newer_eta and eta is not None else entity.eta,
+        eta_time=event_time if newer_eta else entity.eta_time,
+        eta_event_id=event_id if newer_eta else entity.eta_event_id,
+        corridors=corridors,
+    )
     return merged, merged != entity
 
 
@@ -53,6 +63,17 @@ def delay_severity(ship: ShipmentEntity, limits: Thresholds) -> Severity | None:
 
 def _parks(ship: ShipmentEntity) -> tuple[str, ...]:
     return tuple(sorted({ship.origin_park, ship.destination_park}))
+
+
+def same_delay_impact(a: ShipmentEntity, b: ShipmentEntity, limits: Thresholds) -> bool:
+    """`delay_impact(a) == delay_impact(b)`, cheaply when the route and orders are the same."""
+    if (
+        a.order_ids == b.order_ids
+        and a.origin_park == b.origin_park
+        and a.destination_park == b.destination_park
+    ):
+        return delay_severity(a, limits) == delay_severity(b, limits)
+    return delay_impact(a, limits) == delay_impact(b, limits)
 
 
 def delay_impact(ship: ShipmentEntity, limits: Thresholds) -> tuple[object, ...]:

@@ -20,7 +20,7 @@ from parklink.detector.state import (
     WeekWrites,
 )
 from parklink.detector.thresholds import Thresholds
-from parklink.eventkit.contracts import AlertType, Severity
+from parklink.eventkit.contracts import AlertType, Severity, alert_id
 
 MAX_DECLARATIONS = 32
 """Declarations kept per park, category and week (the drop rule looks at the latest ones)."""
@@ -179,19 +179,14 @@ def shortfall_alert(week: Week, park: str, limits: Thresholds, now: int) -> Aler
         metrics["maximum"] = latest.maximum
     if latest.actual > 0:
         metrics["ratio"] = round(total / latest.actual, 4)
-    if exact <= latest.actual:
+    severity = shortfall_severity(week, park, limits)
+    if severity is None:
         return replace(
             base,
             summary=f"Open demand {qty(total)}{unit} fits the actual capacity "
             f"{qty(latest.actual)}{unit} {where}.",
             metrics=metrics,
         )
-    ceiling = (
-        latest.maximum
-        if latest.maximum is not None
-        else limits.shortfall_no_maximum_factor * latest.actual
-    )
-    severity = Severity.CRITICAL if exact > ceiling else Severity.WARNING
     metrics["shortfall"] = float(exact - Fraction(latest.actual))
     orders = open_orders(week, park)
     spare = spare_capacity(week, park)
@@ -258,7 +253,7 @@ def drop_alert(week: Week, park: str, limits: Thresholds, now: int) -> AlertStat
             metrics={"capacity": latest.actual},
         )
     ratio = latest.actual / reference.actual
-    severity = Severity.CRITICAL if ratio < limits.drop_critical_ratio else Severity.WARNING
+    severity = _drop_severity(ratio, limits)
     orders = open_orders(week, park)
     return replace(
         base,
@@ -274,6 +269,63 @@ def drop_alert(week: Week, park: str, limits: Thresholds, now: int) -> AlertStat
             "ratio": round(ratio, 4),
         },
     )
+
+
+def shortfall_severity(week: Week, park: str, limits: Thresholds) -> Severity | None:
+    decls = week.head.declarations.get(park, ())
+    if not decls:
+        return None
+    latest = decls[-1]
+    exact = demand(week, park)
+    if exact <= latest.actual:
+        return None
+    ceiling = (
+        latest.maximum
+        if latest.maximum is not None
+        else limits.shortfall_no_maximum_factor * latest.actual
+    )
+    return Severity.CRITICAL if exact > ceiling else Severity.WARNING
+
+
+def _drop_severity(ratio: float, limits: Thresholds) -> Severity:
+    return Severity.CRITICAL if ratio < limits.drop_critical_ratio else Severity.WARNING
+
+
+def drop_severity(week: Week, park: str, limits: Thresholds) -> Severity | None:
+    decls = week.head.declarations.get(park, ())
+    if not decls:
+        return None
+    reference = drop_reference(decls, limits)
+    if reference is None:
+        return None
+    return _drop_severity(decls[-1].actual / reference.actual, limits)
+
+
+NO_IMPACT: tuple[object, ...] = (None, (), (), ())
+
+
+def week_impacts(week: Week, parks: list[str], limits: Thresholds) -> dict[str, tuple[object, ...]]:
+    """`{a.alert_id: a.impact() for a in week_alerts(...)}` without wording the alerts (this
+    runs twice for every order and capacity update)."""
+    head = week.head
+    out: dict[str, tuple[object, ...]] = {}
+    for park in dict.fromkeys(parks):
+        about = subject(park, head.category, head.week)
+        for kind, severity in (
+            (AlertType.CAPACITY_SHORTFALL, shortfall_severity(week, park, limits)),
+            (AlertType.CAPACITY_DROP, drop_severity(week, park, limits)),
+        ):
+            impact = NO_IMPACT
+            if severity is not None:
+                orders = open_orders(week, park)
+                impact = (
+                    severity,
+                    tuple(sorted({park, *(o.buyer_park for o in orders)})),
+                    tuple(o.order_id for o in orders),
+                    (),
+                )
+            out[alert_id(kind.value, about)] = impact
+    return out
 
 
 def week_alerts(week: Week, parks: list[str], limits: Thresholds, now: int) -> list[AlertState]:

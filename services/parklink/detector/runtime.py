@@ -1,0 +1,276 @@
+"""Runs the stages of `topology.TOPOLOGY` on a faust worker, a fetched batch at a time.
+
+The consumer hands every fetch of the detector's topics to `Runtime.on_batch` (see
+`faustext.batch_consumer`). Each stage's records of that fetch are decoded in one go, given
+to its handler through a `StageIO` that holds only the stage's tables and outputs, and
+their results are sent on: table writes to the changelogs (the last value of each key once
+per batch), the items for the next stages grouped into one message per key. Downstream
+stages run first, so conclusions get out while the park topics still have a backlog.
+
+Crash safety: a record's offset is acknowledged only once everything it caused is queued in
+the producer, and faust flushes the producer before every commit; a concluding stage waits
+for Kafka to acknowledge its table writes before it sends its conclusions (see
+`topology.Stage.concludes`). A replay re-sends state the next stages already hold, which
+they take as a repeat."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import Any
+
+import faust
+from faust.types import TP
+
+from parklink.detector import faustext
+from parklink.detector.ports import Message
+from parklink.detector.stages import Stages
+from parklink.detector.topology import TOPOLOGY, Stage, TableSpec
+from parklink.eventkit.contracts import DisruptionAlert
+from parklink.eventkit.serde import InvalidRecord, SerdeError
+
+log = logging.getLogger(__name__)
+
+
+class FaustTable:
+    """A stage's view of one faust table: reads and writes go to the table's memory at
+    once; writes are collected for the changelog."""
+
+    def __init__(self, spec: TableSpec, table: Any, changelog: str, codec: Any) -> None:
+        self.spec = spec
+        self.table = table
+        self.changelog = changelog
+        self.codec = codec
+        self.writes: dict[str, tuple[Any, int]] = {}
+        self.every: list[tuple[str, Any, int]] = []
+
+    def get(self, key: str) -> Any | None:
+        return self.table.data.get(key)
+
+    def put(self, key: str, value: Any, partition: int) -> None:
+        faustext.table_set(self.table, key, value, partition)
+        if self.spec.every_write:
+            self.every.append((key, value, partition))
+        else:
+            self.writes[key] = (value, partition)
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        return list(self.table.data.items())
+
+    def drain(self) -> list[tuple[str, Any, int]]:
+        out = self.every or [(k, v, p) for k, (v, p) in self.writes.items()]
+        self.every, self.writes = [], {}
+        return out
+
+
+class Output:
+    """One of the detector's own topics as a stage output."""
+
+    def __init__(self, name: str, topic: str, codec: Any) -> None:
+        self.name = name
+        self.topic = topic
+        self.codec = codec
+
+
+class FaustStageIO:
+    def __init__(
+        self,
+        app: faust.App,
+        stage: Stage,
+        stages: Stages,
+        tables: dict[str, FaustTable],
+        outputs: dict[str, Output],
+        input_topic: str,
+    ) -> None:
+        self._app = app
+        self.stage = stage
+        self._stages = stages
+        self.tables = tables
+        self.outputs = outputs
+        self.input_topic = input_topic
+        self.cache: dict[str, Any] = {}
+        self.outbox: dict[tuple[str, str], list[Any]] = {}
+
+    @property
+    def stages(self) -> Stages:
+        return self._stages
+
+    def now(self) -> int:
+        return int(time.time() * 1000)
+
+    def table(self, name: str) -> FaustTable:
+        return self.tables[name]
+
+    def send(self, output: str, key: str, item: Any) -> None:
+        if output not in self.outputs:
+            raise KeyError(f"stage {self.stage.name} does not send to {output}")
+        items = self.outbox.get((output, key))
+        if items is None:
+            self.outbox[output, key] = [item]
+        else:
+            items.append(item)
+
+    def committed(self, partition: int) -> int | None:
+        return faustext.committed_offset(self._app, TP(self.input_topic, partition))
+
+
+class StageRunner:
+    """One stage on the worker: decode, handle, write, pass on, acknowledge."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        stage: Stage,
+        io: FaustStageIO,
+        decoder: Any,
+    ) -> None:
+        self.runtime = runtime
+        self.stage = stage
+        self.io = io
+        self.decoder = decoder
+        metrics = runtime.metrics
+        self.events_in = metrics.events_in.labels(topic=stage.input) if stage.source else None
+        self.observe = metrics.process_seconds.labels(stage=stage.name).observe
+
+    async def _decode_sources(self, tp: TP, records: Sequence[Any], out: list[Message]) -> None:
+        deserialize = self.decoder.deserialize
+        topic, partition = tp.topic, tp.partition
+        for r in records:
+            try:
+                event = deserialize(r.value, topic=topic, partition=partition, offset=r.offset)
+            except SerdeError as exc:
+                await self.runtime.dead_letter(self.stage.input, r, exc)
+                continue
+            out.append(Message("", event, partition, r.offset, r.timestamp))
+
+    async def _decode_items(self, tp: TP, records: Sequence[Any], out: list[Message]) -> None:
+        loads = self.decoder.loads
+        partition = tp.partition
+        for r in records:
+            try:
+                item = Message(r.key.decode(), loads(r.value), partition, r.offset, r.timestamp)
+            except (ValueError, AttributeError) as exc:  # not what a stage wrote
+                problem = InvalidRecord(
+                    f"not a message of the {self.stage.input} stage: {exc}",
+                    topic=tp.topic,
+                    partition=partition,
+                    offset=r.offset,
+                )
+                await self.runtime.dead_letter(self.stage.input, r, problem)
+                continue
+            out.append(item)
+
+    async def run(self, parts: list[tuple[TP, Sequence[Any]]], generation: int) -> None:
+        started = time.perf_counter()
+        batch: list[Message] = []
+        count = 0
+        for tp, records in parts:
+            count += len(records)
+            if self.stage.source:
+                await self._decode_sources(tp, records, batch)
+            else:
+                await self._decode_items(tp, records, batch)
+        if self.events_in is not None:
+            self.events_in.inc(count)
+        io, app = self.io, self.runtime.app
+        if batch:
+            self.stage.handle(io, batch)
+        pending: list[Any] = []
+        for table in io.tables.values():
+            dumps = table.codec.dumps
+            for key, value, partition in table.drain():
+                fut = await faustext.send(
+                    app, table.changelog, key.encode(), dumps(value), partition
+                )
+                pending.append(fut)
+                if table.spec.changelog_is_alerts:
+                    self.runtime.emitted(value)
+        if self.stage.concludes:
+            for fut in pending:
+                await fut
+        for (name, key), items in io.outbox.items():
+            output = io.outputs[name]
+            await faustext.send(
+                app, output.topic, key.encode(), output.codec.dumps(tuple(items)), None
+            )
+        io.outbox.clear()
+        if faustext.generation(app) == generation:
+            for tp, records in parts:
+                faustext.ack(app, tp, records[0].offset, records[-1].offset)
+        if count and self.stage.source:
+            self.observe((time.perf_counter() - started) / count)
+
+
+class Runtime:
+    """Dispatches fetched batches to the stage runners, downstream stages first."""
+
+    def __init__(self, app: faust.App, metrics: Any, dlq_topic: str) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.dlq_topic = dlq_topic
+        self.runners: dict[str, StageRunner] = {}
+        self._order: list[str] = [s.name for s in reversed(TOPOLOGY)]
+        self._by_topic: dict[str, str] = {}
+
+    def add(self, runner: StageRunner, topic: str) -> None:
+        self.runners[runner.stage.name] = runner
+        self._by_topic[topic] = runner.stage.name
+
+    @property
+    def topics(self) -> list[str]:
+        return list(self._by_topic)
+
+    @property
+    def downstream(self) -> list[str]:
+        """The detector's own topics (every input but the park topics)."""
+        return [t for t, name in self._by_topic.items() if not self.runners[name].stage.source]
+
+    def reset_caches(self) -> None:
+        """The tables were restored (after a start or a rebalance): drop what was derived."""
+        for runner in self.runners.values():
+            runner.io.cache.clear()
+
+    async def on_batch(self, records: faustext.Records, generation: int) -> None:
+        by_stage: dict[str, list[tuple[TP, Sequence[Any]]]] = {}
+        for tp, batch in records.items():
+            by_stage.setdefault(self._by_topic[tp.topic], []).append((tp, batch))
+        for name in self._order:
+            parts = by_stage.get(name)
+            if parts:
+                await self.runners[name].run(parts, generation)
+
+    def emitted(self, alert: DisruptionAlert) -> None:
+        self.metrics.alerts_out.labels(
+            type=alert.type, severity=alert.severity.value, status=alert.status.value
+        ).inc()
+        log.info(
+            "%s %s %s (%s, %d shipments)",
+            alert.status.value,
+            alert.severity.value,
+            alert.alert_id,
+            alert.updated_at.isoformat(),
+            len(alert.impacted_shipments),
+        )
+
+    async def dead_letter(self, role: str, record: Any, exc: SerdeError) -> None:
+        """Set an undecodable or invalid record aside with where it came from and why."""
+        headers = [
+            ("topic", record.topic.encode()),
+            ("partition", str(record.partition).encode()),
+            ("offset", str(record.offset).encode()),
+            ("error", exc.reason.encode()),
+            ("error_message", str(exc).encode()[:2000]),
+        ]
+        await faustext.send(self.app, self.dlq_topic, record.key, record.value, None, headers)
+        self.metrics.dlq.labels(topic=role, reason=exc.reason).inc()
+        log.warning("dead-lettered %s", exc)
+
+    def tick_sends(self, topic: str, codec: Any, item: Any) -> list[Awaitable[Any]]:
+        """A tick for every partition of `topic` this worker owns."""
+        value = codec.dumps((item,))
+        return [
+            faustext.send(self.app, topic, b"", value, tp.partition)
+            for tp in faustext.assigned_actives(self.app)
+            if tp.topic == topic
+        ]
