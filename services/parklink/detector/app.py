@@ -27,7 +27,7 @@ from parklink.detector.state import ParkMessage
 from parklink.detector.thresholds import Thresholds
 from parklink.detector.topology import ALERTS, INTERNAL, SOURCES, TABLES, TICKS, TOPICS, TOPOLOGY
 from parklink.eventkit import metrics as m
-from parklink.eventkit.bus import admin
+from parklink.eventkit.bus import admin, faust_broker_credentials
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import PARK_EVENT_MODELS, DisruptionAlert
 from parklink.eventkit.errors import ParkLinkError
@@ -182,6 +182,7 @@ class Detector:
             env={},
             processing_guarantee="at_least_once",
             broker=[f"kafka://{server}" for server in s.bootstrap_servers],
+            broker_credentials=faust_broker_credentials(s),
             store="memory://",
             datadir=str(s.data_dir),
             autodiscover=False,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from parklink.detector.config import DetectorSettings
+from parklink.eventkit import service
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -22,4 +25,4 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from parklink.detector.main import run
 
-    return run()
+    return service.run(DetectorSettings, run)

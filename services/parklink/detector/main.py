@@ -9,10 +9,9 @@ import time
 
 from parklink.detector.config import DetectorSettings
 from parklink.detector.thresholds import load_thresholds
+from parklink.eventkit import service
 from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.logs import configure_logging
 from parklink.eventkit.registry_client import RegistryClient
-from parklink.eventkit.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +34,11 @@ def _wait_for_registry(client: RegistryClient, timeout_s: float = 30.0) -> None:
             time.sleep(0.5)
 
 
-def run() -> int:
+def run(settings: DetectorSettings) -> int:
     import faust
 
     from parklink.detector.app import Detector
 
-    settings = load_settings(DetectorSettings)
-    configure_logging(settings.log_level, settings.log_format)
     limits = load_thresholds(settings.detector_config)
     registry = RegistryClient(settings.registry_url)
     _wait_for_registry(registry)
@@ -56,6 +53,7 @@ def run() -> int:
         settings.detector_host,
         settings.detector_port,
     )
+    # faust handles SIGTERM/SIGINT itself: it stops the agents, commits and flushes.
     worker = faust.Worker(
         detector.app,
         loglevel=settings.log_level,
@@ -70,19 +68,11 @@ def run() -> int:
 
 
 def main() -> None:
-    """`python -m parklink.detector`: the same as `parklink detector` (which calls `run`),
-    with a one-line error for a bad setting or an unreachable registry."""
+    """`python -m parklink.detector`: the same as `parklink detector`."""
     if sys.argv[1:] in (["-h"], ["--help"]):
         print(USAGE)
         sys.exit(0)
     if len(sys.argv) > 1:
         print(USAGE, file=sys.stderr)
         sys.exit(2)
-    try:
-        code = run()
-    except ParkLinkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    sys.exit(code)
+    service.main(DetectorSettings, run)
