@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from parklink.detector.ports import Message, StageIO
-from parklink.detector.rules import weeks
+from parklink.detector.rules import admission, weeks
 from parklink.detector.rules.emit import transition
 from parklink.detector.state import AlertState, ParkMessage, Week
 from parklink.eventkit.contracts import CapacityEvent, OrderEvent, ParkEvent, ShipmentEvent
@@ -28,12 +28,23 @@ def _seen(io: StageIO, msg: Message, record: ParkEvent) -> None:
     )
 
 
+def _refused(io: StageIO, msg: Message, refusal: admission.Refusal | None) -> bool:
+    if refusal is None:
+        return False
+    io.reject(msg, refusal.reason, refusal.message)
+    return True
+
+
 def orders(io: StageIO, batch: Sequence[Message]) -> None:
     """Orders by order_id: the latest state of each, passed on to its weeks."""
     table, stages = io.table("orders"), io.stages
     for msg in batch:
         order: OrderEvent = msg.value
         held = table.get(order.order_id)
+        if _refused(io, msg, admission.admit(order, msg.timestamp, stages.bounds)):
+            continue
+        if _refused(io, msg, admission.order_binding(held, order)):
+            continue
         entity, messages = stages.order(held, order, msg.offset, io.committed(msg.partition))
         if entity is not held:
             table.put(order.order_id, entity, msg.partition)
@@ -46,6 +57,8 @@ def capacity(io: StageIO, batch: Sequence[Message]) -> None:
     """Capacity declarations, passed on to their category-week."""
     for msg in batch:
         declared: CapacityEvent = msg.value
+        if _refused(io, msg, admission.admit(declared, msg.timestamp, io.stages.bounds)):
+            continue
         io.send("weeks", *io.stages.capacity(declared))
         _seen(io, msg, declared)
 
@@ -57,6 +70,10 @@ def shipments(io: StageIO, batch: Sequence[Message]) -> None:
     for msg in batch:
         shipment: ShipmentEvent = msg.value
         held = table.get(shipment.shipment_id)
+        if _refused(io, msg, admission.admit(shipment, msg.timestamp, stages.bounds)):
+            continue
+        if _refused(io, msg, admission.shipment_binding(held, shipment)):
+            continue
         entity, views = stages.shipment(held, shipment, now)
         if entity != held:
             table.put(shipment.shipment_id, entity, msg.partition)

@@ -27,6 +27,7 @@ from parklink.detector.state import ParkMessage
 from parklink.detector.thresholds import Thresholds
 from parklink.detector.topology import ALERTS, INTERNAL, SOURCES, TABLES, TICKS, TOPICS, TOPOLOGY
 from parklink.eventkit import metrics as m
+from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.bus import admin, faust_broker_credentials
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import PARK_EVENT_MODELS, DisruptionAlert
@@ -44,6 +45,7 @@ class DetectorMetrics:
     events_in: Counter
     alerts_out: Counter
     dlq: Counter
+    refused: Counter
     process_seconds: Histogram
 
     @classmethod
@@ -63,6 +65,13 @@ class DetectorMetrics:
                 m.DETECTOR_DLQ,
                 "Records sent to the dead-letter topic, by source topic and reason.",
                 ("topic", "reason"),
+            ),
+            refused=m.counter(
+                registry,
+                m.DETECTOR_REFUSED,
+                "Park events refused by the party rules, party binding or time bounds, by "
+                "source park and reason (party-rule, party-mismatch, out-of-bounds).",
+                ("park", "reason"),
             ),
             process_seconds=m.histogram(
                 registry,
@@ -274,7 +283,7 @@ class Detector:
             table.on_recover(self._restored)
             self.tables[tspec.name] = table
             views[tspec.name] = FaustTable(tspec, table, changelog.get_topic_name(), codec)
-        stages = Stages(self.limits)
+        stages = Stages(self.limits, TimeBounds.from_settings(self.settings))
         for stage in TOPOLOGY:
             name, decoder = inputs[stage.input]
             io = FaustStageIO(

@@ -13,6 +13,7 @@ from parklink.detector.stages import Stages
 from parklink.detector.state import ParkMessage, millis
 from parklink.detector.thresholds import Thresholds
 from parklink.detector.topology import TABLES, TICKS, TOPICS, TOPOLOGY, Stage
+from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import PARK_EVENT_MODELS, DisruptionAlert, ParkEvent
 
 ROLES = {model: role for role, model in PARK_EVENT_MODELS.items()}
@@ -63,11 +64,16 @@ class _StageIO:
     def committed(self, partition: int) -> int | None:
         return None
 
+    def reject(self, msg: Message, reason: str, message: str) -> None:
+        self.engine.refused.append((msg.value, reason, message))
+
 
 class Engine:
-    def __init__(self, limits: Thresholds) -> None:
-        self.stages = Stages(limits)
+    def __init__(self, limits: Thresholds, bounds: TimeBounds | None = None) -> None:
+        self.stages = Stages(limits, bounds)
         self.clock = 0
+        self.refused: list[tuple[Any, str, str]] = []
+        """What the stages set aside: (input, reason, message)."""
         self._emitted: list[DisruptionAlert] = []
         self.tables = {
             spec.name: _Table({}, self._emitted if spec.changelog_is_alerts else None)

@@ -55,3 +55,6 @@ class StageIO(Protocol):
 
     def committed(self, partition: int) -> int | None:
         """The committed offset of the stage's input partition, if known."""
+
+    def reject(self, msg: Message, reason: str, message: str) -> None:
+        """Set an input record aside (the dead-letter topic) with why: it changes nothing."""

@@ -91,6 +91,7 @@ class FaustStageIO:
         self.input_topic = input_topic
         self.cache: dict[str, Any] = {}
         self.outbox: dict[tuple[str, str], list[Any]] = {}
+        self.rejected: list[tuple[Message, str, str]] = []
 
     @property
     def stages(self) -> Stages:
@@ -114,6 +115,9 @@ class FaustStageIO:
     def committed(self, partition: int) -> int | None:
         return faustext.committed_offset(self._app, TP(self.input_topic, partition))
 
+    def reject(self, msg: Message, reason: str, message: str) -> None:
+        self.rejected.append((msg, reason, message))
+
 
 class StageRunner:
     """One stage on the worker: decode, handle, write, pass on, acknowledge."""
@@ -129,6 +133,7 @@ class StageRunner:
         self.stage = stage
         self.io = io
         self.decoder = decoder
+        self._raw: dict[tuple[int, int], Any] = {}  # (partition, offset) -> record of a batch
         metrics = runtime.metrics
         self.events_in = metrics.events_in.labels(topic=stage.input) if stage.source else None
         self.observe = metrics.process_seconds.labels(stage=stage.name).observe
@@ -140,8 +145,9 @@ class StageRunner:
             try:
                 event = deserialize(r.value, topic=topic, partition=partition, offset=r.offset)
             except SerdeError as exc:
-                await self.runtime.dead_letter(self.stage.input, r, exc)
+                await self.runtime.dead_letter(self.stage.input, r, exc.reason, str(exc))
                 continue
+            self._raw[partition, r.offset] = r
             out.append(Message("", event, partition, r.offset, r.timestamp))
 
     async def _decode_items(self, tp: TP, records: Sequence[Any], out: list[Message]) -> None:
@@ -157,7 +163,7 @@ class StageRunner:
                     partition=partition,
                     offset=r.offset,
                 )
-                await self.runtime.dead_letter(self.stage.input, r, problem)
+                await self.runtime.dead_letter(self.stage.input, r, problem.reason, str(problem))
                 continue
             out.append(item)
 
@@ -176,6 +182,12 @@ class StageRunner:
         io, app = self.io, self.runtime.app
         if batch:
             self.stage.handle(io, batch)
+        for msg, reason, message in io.rejected:
+            record = self._raw[msg.partition, msg.offset]
+            await self.runtime.dead_letter(self.stage.input, record, reason, message)
+            self.runtime.refused(msg.value, reason)
+        io.rejected.clear()
+        self._raw.clear()
         pending: list[Any] = []
         for table in io.tables.values():
             dumps = table.codec.dumps
@@ -253,18 +265,31 @@ class Runtime:
             len(alert.impacted_shipments),
         )
 
-    async def dead_letter(self, role: str, record: Any, exc: SerdeError) -> None:
-        """Set an undecodable or invalid record aside with where it came from and why."""
+    async def dead_letter(self, role: str, record: Any, reason: str, message: str) -> None:
+        """Set a record aside with where it came from and why (undecodable, invalid, or
+        refused by the admission rules)."""
         headers = [
             ("topic", record.topic.encode()),
             ("partition", str(record.partition).encode()),
             ("offset", str(record.offset).encode()),
-            ("error", exc.reason.encode()),
-            ("error_message", str(exc).encode()[:2000]),
+            ("error", reason.encode()),
+            ("error_message", message.encode()[:2000]),
         ]
         await faustext.send(self.app, self.dlq_topic, record.key, record.value, None, headers)
-        self.metrics.dlq.labels(topic=role, reason=exc.reason).inc()
-        log.warning("dead-lettered %s", exc)
+        self.metrics.dlq.labels(topic=role, reason=reason).inc()
+        log.warning(
+            "dead-lettered %s[%d]@%d (%s): %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
+            message,
+        )
+
+    def refused(self, event: Any, reason: str) -> None:
+        """Count a park's event that the admission rules refused, by its source park."""
+        park = getattr(event, "source_park", "unknown")
+        self.metrics.refused.labels(park=park, reason=reason).inc()
 
     def tick_sends(self, topic: str, codec: Any, item: Any) -> list[Awaitable[Any]]:
         """A tick for every partition of `topic` this worker owns."""

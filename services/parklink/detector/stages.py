@@ -29,6 +29,7 @@ from parklink.detector.state import (
     millis,
 )
 from parklink.detector.thresholds import Thresholds
+from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import CapacityEvent, OrderEvent, ShipmentEvent
 
 
@@ -43,8 +44,9 @@ def stamp(alerts: list[AlertState], clock: int, now: int) -> tuple[list[AlertSta
 
 
 class Stages:
-    def __init__(self, limits: Thresholds) -> None:
+    def __init__(self, limits: Thresholds, bounds: TimeBounds | None = None) -> None:
         self.limits = limits
+        self.bounds = bounds or TimeBounds()
         self.heartbeat_ms = int(limits.heartbeat_seconds * 1000)
 
     def order(

@@ -144,7 +144,11 @@ def test_spare_capacity_names_the_right_parks(engine: Engine) -> None:
     )
     engine.process(
         factories.order(
-            order_id="PO-A", supplier_park="KZ-ALA-IPA", buyer_park="UZ-TAS-NAVOI", quantity=30
+            order_id="PO-A",
+            source_park="UZ-TAS-NAVOI",
+            supplier_park="KZ-ALA-IPA",
+            buyer_park="UZ-TAS-NAVOI",
+            quantity=30,
         ),
         NOW,
     )

@@ -12,6 +12,7 @@ from parklink.detector.engine import Engine
 from parklink.detector.rules import shipments
 from parklink.detector.state import ShipmentEntity
 from parklink.detector.thresholds import Thresholds
+from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import AlertStatus, DisruptionAlert, Severity, ShipmentEvent
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -33,7 +34,8 @@ def at(minutes: int) -> str:
 
 @pytest.fixture
 def engine() -> Engine:
-    return Engine(Thresholds())
+    # The clock stays at NOW while the events move on by minutes: a day of skew lets them in.
+    return Engine(Thresholds(), TimeBounds(skew=timedelta(days=1)))
 
 
 def states(alerts: list[DisruptionAlert]) -> list[tuple[str, str, str]]:

@@ -1,0 +1,68 @@
+"""Which park events the detector takes in at all (the rules of `docs/architecture.md`,
+"Who may do what"): the event keeps the party rules by its own fields, its event_time lies
+within the time bounds of its arrival, and it names the parties its entity was bound to at
+its first event. Whatever fails goes to the dead-letter topic and changes nothing.
+
+The time bounds are judged against the record's broker time (the park topics stamp records
+with `LogAppendTime`), not the worker's clock: a replay after a long outage judges each
+record as it was judged when it arrived."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from parklink.detector.state import OrderEntity, ShipmentEntity
+from parklink.eventkit.bounds import TimeBounds, event_time_problem
+from parklink.eventkit.contracts import OrderEvent, ParkEvent, ShipmentEvent
+from parklink.eventkit.parties import party_problem
+
+PARTY_RULE = "party-rule"
+PARTY_MISMATCH = "party-mismatch"
+OUT_OF_BOUNDS = "out-of-bounds"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    reason: str
+    message: str
+
+
+def admit(event: ParkEvent, appended_ms: int, bounds: TimeBounds) -> Refusal | None:
+    """None when the event may be taken in, judged on its own and by its arrival time."""
+    broken = party_problem(event)
+    if broken is not None:
+        return Refusal(PARTY_RULE, f"{broken.rule}: {broken.message}")
+    arrived = datetime.fromtimestamp(appended_ms / 1000, UTC)
+    late_or_early = event_time_problem(event.event_time, arrived, bounds)
+    if late_or_early is not None:
+        return Refusal(OUT_OF_BOUNDS, late_or_early)
+    return None
+
+
+def order_binding(held: OrderEntity | None, event: OrderEvent) -> Refusal | None:
+    """An order's buyer and supplier are those of its first event."""
+    if held is None:
+        return None
+    bound = (held.latest.buyer_park, held.latest.supplier_park)
+    if (event.buyer_park, event.supplier_park) == bound:
+        return None
+    return Refusal(
+        PARTY_MISMATCH,
+        f"order {event.order_id} is between buyer {bound[0]} and supplier {bound[1]}; "
+        f"{event.source_park} named buyer {event.buyer_park} and supplier {event.supplier_park}",
+    )
+
+
+def shipment_binding(held: ShipmentEntity | None, event: ShipmentEvent) -> Refusal | None:
+    """A shipment's origin and destination are those of its first event."""
+    if held is None:
+        return None
+    bound = (held.origin_park, held.destination_park)
+    if (event.origin_park, event.destination_park) == bound:
+        return None
+    return Refusal(
+        PARTY_MISMATCH,
+        f"shipment {event.shipment_id} goes from {bound[0]} to {bound[1]}; "
+        f"{event.source_park} named {event.origin_park} to {event.destination_park}",
+    )
