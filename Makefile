@@ -23,10 +23,10 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## create .venv and install ParkLink with its dev tools (fast when nothing changed)
 	@bash deploy/setup-system.sh
 
-lint: setup ## ruff (format check + lint) and mypy --strict
+lint: setup ## ruff (format check + lint) and mypy --strict over services, tests and bench
 	$(BIN)/ruff format --check services tests bench
 	$(BIN)/ruff check services tests bench
-	$(BIN)/mypy -p parklink
+	$(BIN)/mypy
 
 fmt: setup ## format and auto-fix with ruff
 	$(BIN)/ruff format services tests bench

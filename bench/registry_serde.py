@@ -9,7 +9,7 @@ from bench.harness import BenchContext, Row, rate, start_registry
 from bench.serde import SAMPLE
 from parklink.eventkit.contracts import ShipmentEvent
 from parklink.eventkit.registry_client import RegistryClient
-from parklink.eventkit.serde import Deserializer, Serializer
+from parklink.eventkit.serde import Deserializer, Serializer, split_frame
 
 BATCH = 1000
 TARGET_ENCODE = 40_000
@@ -35,7 +35,7 @@ def run(ctx: BenchContext) -> list[Row]:
 
     encoded = rate(BATCH, encode, min_seconds=2.0)
     decoded = rate(BATCH, decode, min_seconds=2.0)
-    note = f"{len(framed)} B framed, schema id {serializer.schema_id}"
+    note = f"{len(framed)} B framed, schema id {split_frame(framed)[0]}"
     return [
         Row(
             "registry_serde",

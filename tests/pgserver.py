@@ -26,9 +26,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import IN_CI, free_port
+from conftest import IN_CI
 from psycopg import sql
 from sqlalchemy.engine import make_url
+
+from parklink.eventkit.lifecycle import free_port
 
 SUPERUSER = "postgres"
 START_TIMEOUT_S = 60

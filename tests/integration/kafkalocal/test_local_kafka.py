@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient
-from conftest import free_port_pair, login_env, run_parklink
+from conftest import login_env, run_parklink
 
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.lifecycle import port_open
+from parklink.eventkit.lifecycle import free_port_pair, port_open
 from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.config import KafkaLocalSettings
 from parklink.kafkalocal.runner import LocalKafka

@@ -15,11 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import free_port, run_parklink, start_service, stop_service
+from conftest import run_parklink, start_service, stop_service
 from kafka.admin import NewTopic
 
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.credentials import read_registry_users
+from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.schemas import schema_text
 
 pytestmark = pytest.mark.broker

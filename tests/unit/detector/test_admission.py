@@ -11,13 +11,13 @@ import factories
 from parklink.detector.engine import Engine
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit.bounds import TimeBounds
-from parklink.eventkit.contracts import AlertStatus
+from parklink.eventkit.contracts import AlertStatus, ShipmentEvent
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PLANNED = "2026-11-30T00:00:00Z"
 
 
-def late(hours: float, **fields: object) -> object:
+def late(hours: float, **fields: object) -> ShipmentEvent:
     eta = (datetime(2026, 11, 30, tzinfo=UTC) + timedelta(hours=hours)).isoformat()
     return factories.shipment(planned_arrival=PLANNED, estimated_arrival=eta, **fields)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastapi.testclient import TestClient
 
@@ -13,6 +13,7 @@ from parklink.eventkit.credentials import read_registry_users
 from parklink.registry.app import CONTENT_TYPE, create_app
 from parklink.registry.config import RegistrySettings
 from parklink.registry.state import Record, RegistryState
+from parklink.registry.store import KafkaStore
 
 
 class FakeStore:
@@ -37,7 +38,7 @@ def make(state_dir: Path, **settings: Any) -> tuple[TestClient, FakeStore]:
     store = FakeStore()
     users = state_dir / "secrets" / "registry" / "users.json"
     conf = RegistrySettings(state_dir=state_dir, registry_users_file=users, **settings)
-    app = create_app(conf, store=store)
+    app = create_app(conf, store=cast(KafkaStore, store))  # the store interface, in memory
     store.state = app.state.registry.state
     return TestClient(app), store
 
