@@ -29,6 +29,7 @@ from kafka.admin import ConfigResource
 
 from bench.harness import (
     BenchContext,
+    GroupLag,
     Part,
     Row,
     free_port,
@@ -180,47 +181,19 @@ def _events_in(url: str) -> float:
     )
 
 
-class _GroupLag:
+def _group_lag(ctx: BenchContext, prefix: str, group: str) -> GroupLag:
     """The detector group's lag over every topic it consumes: the park topics and its own
-    repartition topics (`<prefix><group>-*`, changelogs excluded)."""
-
-    def __init__(self, ctx: BenchContext, prefix: str, group: str) -> None:
-        self.group = group
-        self.own = f"{prefix}{group}-"
-        self.sources = {CATALOG[role].topic(prefix) for role in ("orders", "shipments", "capacity")}
-        self.admin = bus.admin(ctx.servers)
-        self.reader: KafkaConsumer = bus.consumer(ctx.servers, group_id=None)
-        ctx.on_close(self.close)
-
-    def _partitions(self) -> list[TopicPartition]:
-        topics = [
-            t
-            for t in self.reader.topics()
-            if t in self.sources or (t.startswith(self.own) and not t.endswith("-changelog"))
-        ]
-        return [
-            TopicPartition(t, p) for t in topics for p in self.reader.partitions_for_topic(t) or ()
-        ]
-
-    def total(self) -> int:
-        parts = self._partitions()
-        ends = self.reader.end_offsets(parts)
-        done = self.admin.list_group_offsets(self.group).get(self.group, {})
-        return sum(int(ends[tp]) - (int(done[tp].offset) if tp in done else 0) for tp in parts)
-
-    def wait_drained(self, timeout_s: float = DRAIN_TIMEOUT_S) -> float:
-        """perf_counter() of the first poll that finds no lag. Offsets are committed every
-        PARKLINK_DETECTOR_COMMIT_SECONDS (1 s), which bounds the resolution."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.total() == 0:
-                return time.perf_counter()
-            time.sleep(0.1)
-        raise RuntimeError(f"the detector still had lag after {timeout_s:.0f} s")
-
-    def close(self) -> None:
-        self.reader.close()
-        self.admin.close()
+    repartition topics (`<prefix><group>-*`, changelogs excluded). Offsets are committed
+    every PARKLINK_DETECTOR_COMMIT_SECONDS (1 s), which bounds the resolution."""
+    own = f"{prefix}{group}-"
+    lag = GroupLag(
+        ctx,
+        group,
+        {CATALOG[role].topic(prefix) for role in ("orders", "shipments", "capacity")},
+        lambda t: t.startswith(own) and not t.endswith("-changelog"),
+    )
+    ctx.on_close(lag.close)
+    return lag
 
 
 class _Drain:
@@ -230,7 +203,7 @@ class _Drain:
         self.rate, self.seconds, self.cpu_us, self.first_alert = rate, seconds, cpu_us, first_alert
 
 
-def _throughput(part: Part, lag: _GroupLag, watch: _AlertWatch, expected: int, mark: str) -> _Drain:
+def _throughput(part: Part, lag: GroupLag, watch: _AlertWatch, expected: int, mark: str) -> _Drain:
     """From the first event read to no lag on any input: events/s, CPU of the worker per
     event, and seconds until the alert of the marker `mark` was appended."""
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
@@ -238,12 +211,13 @@ def _throughput(part: Part, lag: _GroupLag, watch: _AlertWatch, expected: int, m
         if time.monotonic() > deadline:
             raise RuntimeError("the detector read nothing")
         time.sleep(0.02)
-    started, wall, cpu = time.perf_counter(), time.time(), tree_cpu_seconds(part.pid)
+    started, cpu = time.time(), tree_cpu_seconds(part.pid)
+    wall = started
     while _events_in(part.url) < expected:
         if time.monotonic() > deadline:
             raise RuntimeError("the detector did not read the whole backlog")
         time.sleep(0.1)
-    done = lag.wait_drained()
+    done = lag.wait_drained(DRAIN_TIMEOUT_S)
     used = tree_cpu_seconds(part.pid) - cpu
     elapsed = done - started
     wait_until = time.monotonic() + 30
@@ -306,7 +280,7 @@ def _log_append_time(ctx: BenchContext, topic: str) -> None:
 
 
 def _latency(
-    net: _Network, lag: _GroupLag, rate: int, first: int
+    net: _Network, lag: GroupLag, rate: int, first: int
 ) -> tuple[list[float], int, float, float]:
     """Publish `rate` events/s for RATE_SECONDS (encoded beforehand, so the publisher keeps
     the pace); every MARK_EVERY-th is a marker. Returns the latencies (s), the number of
@@ -329,7 +303,8 @@ def _latency(
     net.producer.flush()
     last = time.perf_counter()
     achieved = count / (last - start)
-    drained = lag.wait_drained() - last
+    flushed = time.time()
+    drained = lag.wait_drained(DRAIN_TIMEOUT_S) - flushed
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not set(sent) <= set(net.watch.appended):
         time.sleep(0.2)
@@ -341,7 +316,7 @@ def _latency(
 
 def _backlog(
     ctx: BenchContext, registry: RegistryClient, registry_url: str, make: Callable[[int], ParkEvent]
-) -> tuple[_Network, Part, _GroupLag, _Drain]:
+) -> tuple[_Network, Part, GroupLag, _Drain]:
     """Publish BACKLOG events (the FIRST_MARK-th a marker), then start a worker and drain."""
     net = _Network(ctx, registry)
     mark = _marker(-1)
@@ -349,7 +324,7 @@ def _backlog(
         net.send(mark if i == FIRST_MARK else make(i))
     net.producer.flush()
     part = _start_detector(ctx, registry_url, net)
-    lag = _GroupLag(ctx, net.prefix, net.group)
+    lag = _group_lag(ctx, net.prefix, net.group)
     return net, part, lag, _throughput(part, lag, net.watch, BACKLOG, mark.event_id)
 
 
