@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from parklink.eventkit import lifecycle, service
+from parklink.eventkit import access, bus, lifecycle, service
 from parklink.eventkit.bus import wait_for_kafka
 from parklink.eventkit.catalog import Catalog, load_catalog
 from parklink.eventkit.errors import ParkLinkError
@@ -89,6 +89,7 @@ class Network:
         say("applying the topic catalog ...")
         catalog = load_catalog()
         apply_catalog(catalog, self.bootstrap.split(","), self.settings.topic_prefix)
+        self._grant_parts(catalog)
         tokens = credentials.ensure(
             self.state_dir,
             self.state_dir / "demo-tokens.json",
@@ -98,12 +99,32 @@ class Network:
         by_name = {p.name: p for p in parts}
         self._launch([by_name["registry"]])
         self._register_schemas(by_name["registry"], catalog)
-        self._launch([by_name[n] for n in ("gateway", "detector", "console")])
+        self._launch([by_name[n] for n in ("gateway", "relay", "detector", "console")])
         if self.simulator:
             self._launch([by_name["simulator"]])
         if tokens.operator is None:
             raise ParkLinkError("no operator token could be issued")
         return tokens.operator
+
+    def _grant_parts(self, catalog: Catalog) -> None:
+        """Each part logs in to Kafka as itself: grant it its ACLs for the topic prefix,
+        registry topic and groups of this run (idempotent; as the operator, whose login this
+        process has). A plain listener has no ACLs."""
+        local = load_settings(KafkaLocalSettings)
+        if local.kafka_security_protocol == "PLAINTEXT":
+            return
+        names = access.Names(
+            self.settings.topic_prefix,
+            local.registry_topic,
+            local.detector_group,
+            local.relay_group,
+        )
+        client = bus.admin(self.bootstrap.split(","))
+        try:
+            for service in access.SERVICES:
+                access.grant(client, service, access.service_grants(service, catalog, names))
+        finally:
+            client.close()
 
     def _refuse_second_network(self) -> None:
         doc = supervisor.read_run_file(self.state_dir)
