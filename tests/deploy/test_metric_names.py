@@ -102,7 +102,8 @@ def test_the_expression_parser_finds_series_not_functions_or_labels() -> None:
 def test_every_query_names_an_exported_metric(kafka_bootstrap: str, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:8]
     ports = {
-        name: free_port() for name in ("REGISTRY", "GATEWAY", "DETECTOR", "CONSOLE", "SIMULATOR")
+        name: free_port()
+        for name in ("REGISTRY", "GATEWAY", "DETECTOR", "CONSOLE", "SIMULATOR", "RELAY")
     }
     env = {
         **os.environ,

@@ -204,6 +204,7 @@ def test_version_kafka_up_and_network_up_outside_the_checkout(installed: Install
         "PARKLINK_DETECTOR_PORT": free_port(),
         "PARKLINK_CONSOLE_PORT": free_port(),
         "PARKLINK_SIMULATOR_PORT": free_port(),
+        "PARKLINK_RELAY_PORT": free_port(),
     }
     base = free_port_pair()
     # No PARKLINK_STATE_DIR: the default `.parklink/` in the working directory.

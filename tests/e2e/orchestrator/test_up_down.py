@@ -33,6 +33,7 @@ def test_up_scenarios_alerts_down(tmp_path: Path) -> None:
         "PARKLINK_DETECTOR_PORT": free_port(),
         "PARKLINK_CONSOLE_PORT": free_port(),
         "PARKLINK_SIMULATOR_PORT": free_port(),
+        "PARKLINK_RELAY_PORT": free_port(),
     }
     env = {
         **os.environ,
