@@ -29,11 +29,6 @@ from parklink.kafkalocal.runner import ephemeral_kafka
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-# The sample events of tests/factories.py carry fixed dates (from 2026-11-23): the session
-# accepts event times up to the longest horizon the settings allow; tests of the time bounds
-# set their own.
-os.environ.setdefault("PARKLINK_EVENT_TIME_HORIZON_S", str(366 * 86_400))
-
 
 def broker_unavailable(reason: str) -> None:
     """Fail in CI (a broker tier that silently skips is a failure), skip elsewhere."""

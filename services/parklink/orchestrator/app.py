@@ -22,7 +22,7 @@ from parklink.eventkit import access, bus, lifecycle, service
 from parklink.eventkit.bus import wait_for_kafka
 from parklink.eventkit.catalog import Catalog, load_catalog
 from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.registry_client import RegistryClient
+from parklink.eventkit.registry_client import RegistryClient, registry_credentials
 from parklink.eventkit.schemas import register_schemas
 from parklink.eventkit.settings import load_settings
 from parklink.eventkit.topic_admin import apply_catalog
@@ -183,7 +183,10 @@ class Network:
 
     def _register_schemas(self, registry: Part, catalog: Catalog) -> None:
         say("registering schemas/ with the registry ...")
-        client = RegistryClient(registry.env["PARKLINK_REGISTRY_URL"])
+        # As `parklink schemas register`: the registry's writer, unless a user is configured.
+        s = self.settings
+        auth = registry_credentials(s, None if s.registry_user else "writer")
+        client = RegistryClient(registry.env["PARKLINK_REGISTRY_URL"], auth=auth)
         try:
             done, skipped = register_schemas(client, catalog, self.settings.topic_prefix)
         finally:

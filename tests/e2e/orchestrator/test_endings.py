@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import broker_unavailable
+from conftest import broker_unavailable, login_env
 
 from parklink.eventkit.lifecycle import free_port, free_port_pair, port_open
 
@@ -70,6 +70,7 @@ class Up:
             self.env.pop("PARKLINK_KAFKA_BOOTSTRAP", None)
             self.kafka_port = free_port_pair()
             self.env["PARKLINK_KAFKA_BASE_PORT"] = str(self.kafka_port)
+            self.env.update(login_env(self.state))  # its own Kafka, not the session's
         else:
             self.env["PARKLINK_KAFKA_BOOTSTRAP"] = kafka
         args = [] if simulator else ["--no-simulator"]

@@ -69,6 +69,9 @@ class Network:
             "PARKLINK_DETECTOR_GROUP": self.group,
             "PARKLINK_DETECTOR_PORT": str(port),
             "PARKLINK_DETECTOR_PARTITIONS": "4",
+            # The scenarios' events carry fixed dates (tests/factories.py, from 2026-11-23):
+            # the workers take event times up to the longest horizon the settings allow.
+            "PARKLINK_EVENT_TIME_HORIZON_S": str(366 * 86_400),
             "PARKLINK_LOG_LEVEL": "INFO",
             **self.env,
             **env,

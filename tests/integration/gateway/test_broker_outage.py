@@ -17,6 +17,7 @@ from integration.gateway.conftest import PARK, gateway_env, issue_park_token
 
 from parklink.eventkit.bus import wait_for_kafka
 from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.contracts import now_utc
 from parklink.eventkit.lifecycle import free_port, free_port_pair
 from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.config import KafkaLocalSettings
@@ -42,7 +43,11 @@ def own_kafka(tmp_path: Path) -> Iterator[LocalKafka]:
 
 
 def _post(url: str, token: str) -> httpx.Response:
-    body = [factories.order(source_park=PARK, order_id=f"PO-{i}").to_json() for i in range(20)]
+    now = now_utc().isoformat()
+    body = [
+        factories.order(source_park=PARK, order_id=f"PO-{i}", event_time=now).to_json()
+        for i in range(20)
+    ]
     return httpx.post(
         f"{url}/v1/events/orders",
         json=body,
