@@ -31,9 +31,11 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from parklink.eventkit import access
 from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.bus import producer
-from parklink.eventkit.contracts import PARK_ID_PATTERN, ParkEvent, now_utc
+from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.contracts import PARK_EVENT_MODELS, PARK_ID_PATTERN, ParkEvent, now_utc
 from parklink.eventkit.encoding import EventEncoder
 from parklink.eventkit.errors import DeliveryFailed, PublishError
 from parklink.eventkit.parties import check_own_park
@@ -59,6 +61,7 @@ class Publisher:
         delivery_timeout_s: float = 30.0,
         time_bounds: TimeBounds | None = None,
         clock: Callable[[], datetime] = now_utc,
+        ingress: bool = False,
         kafka_producer: KafkaProducer | None = None,
         **producer_overrides: Any,
     ) -> None:
@@ -73,6 +76,15 @@ class Publisher:
             RegistryClient(registry) if isinstance(registry, str) else registry
         )
         self._encoder = EventEncoder(self._registry, topic_prefix)
+        # A park that logs in to Kafka as itself may write only its own ingress topics; the
+        # relay passes them on to the shared topics (docs/security.md).
+        self._ingress: dict[type[ParkEvent], str] | None = None
+        if ingress:
+            catalog = load_catalog()
+            self._ingress = {
+                model: access.ingress_topic(catalog, topic_prefix, park_id, role)
+                for role, model in PARK_EVENT_MODELS.items()
+            }
         self._delivery_timeout_s = delivery_timeout_s
         self._producer = kafka_producer or producer(
             servers, delivery_timeout_ms=int(delivery_timeout_s * 1000), **producer_overrides
@@ -117,6 +129,8 @@ class Publisher:
             key, value, topic = self._encoder.encode_for(event)
         except RegistryError as exc:
             raise DeliveryFailed(f"cannot frame the event: {exc}", [event.event_id]) from exc
+        if self._ingress is not None:
+            topic = self._ingress[type(event)]
         try:
             future = self._producer.send(topic, key=key, value=value)
         except KafkaError as exc:

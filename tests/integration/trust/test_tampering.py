@@ -10,6 +10,7 @@ import stat
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import factories
@@ -38,6 +39,7 @@ from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Serializer
 from parklink.kafkalocal.tls import ensure_tls
+from parklink.publisher import DeliveryFailed, Publisher
 
 pytestmark = pytest.mark.broker
 
@@ -293,3 +295,33 @@ def test_registry_deletes_need_the_admin(registry_url: str, topic_prefix: str) -
     assert httpx.get(f"{registry_url}/subjects/{subject}/versions").json() == [1]
     soft = httpx.delete(f"{registry_url}/subjects/{subject}", auth=("admin", users["admin"][1]))
     assert soft.status_code == 200
+
+
+def test_a_park_publishes_with_the_sdk_through_its_ingress(alliance: Alliance) -> None:
+    orders = alliance.topic("orders")
+    before = alliance.end(orders)
+    a = alliance.parks[PARK_A]
+    event = factories.order(order_id="PO-SDK", event_time=datetime.now(UTC).isoformat())
+    with (
+        pytest.raises(DeliveryFailed) as refused,
+        Publisher(
+            alliance.bootstrap, alliance.registry_url, PARK_A, alliance.prefix, security=a
+        ) as shared,
+    ):
+        shared.publish(event)
+        shared.flush(timeout_s=20)
+    report("park A publishes with the SDK to the shared topic", f"refused: {refused.value}")
+    with Publisher(
+        alliance.bootstrap,
+        alliance.registry_url,
+        PARK_A,
+        alliance.prefix,
+        ingress=True,
+        security=a,
+    ) as pub:
+        pub.publish(event)
+        assert pub.flush(timeout_s=20) == 1
+    records = alliance.read(orders, before + 1)
+    report("park A publishes with the SDK, ingress=True", f"relayed to {orders}")
+    assert [r.key for r in records][-1] == b"PO-SDK"  # type: ignore[attr-defined]
+    assert alliance.end(orders) == before + 1

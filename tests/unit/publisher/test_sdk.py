@@ -104,3 +104,25 @@ def test_the_sdk_refuses_what_the_gateway_refuses() -> None:
     lenient = _publisher(producer, FakeRegistry(), bounds=TimeBounds(horizon=timedelta(days=60)))
     lenient.publish(late)
     assert lenient.flush() == 1
+
+
+def test_a_park_logged_in_as_itself_writes_its_ingress_topics() -> None:
+    producer, registry = FakeProducer(), FakeRegistry()
+    pub = Publisher(
+        "127.0.0.1:1",
+        registry,
+        "KZ-ALA-IPA",
+        "x.",
+        clock=lambda: NOW,
+        ingress=True,
+        kafka_producer=producer,
+    )
+    pub.publish(factories.order(order_id="PO-9"))
+    pub.publish(factories.shipment(shipment_id="SH-9"))
+    pub.flush()
+    # Framed with the shared topic's subject: the relay passes the bytes on unchanged.
+    assert [(t, k) for t, k, _ in producer.sent] == [
+        ("x.ingress.KZ-ALA-IPA.orders.v1", b"PO-9"),
+        ("x.ingress.KZ-ALA-IPA.shipments.v1", b"SH-9"),
+    ]
+    assert set(registry.subjects) == {"x.orders.v1-value", "x.shipments.v1-value"}
