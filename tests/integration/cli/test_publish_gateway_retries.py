@@ -10,8 +10,8 @@ from pathlib import Path
 
 import factories
 import pytest
-from conftest import run_parklink, start_service, stop_service
-from integration.gateway.conftest import PARK, RunningGateway, gateway_env, issue_park_token
+from conftest import run_parklink
+from integration.gateway.conftest import PARK, RunningGateway, running_gateway
 from integration.simulator.conftest import metric_total
 
 from parklink.eventkit.contracts import now_utc
@@ -26,24 +26,16 @@ def slow_gateway(
     kafka_bootstrap: str, registry_url: str, topic_prefix: str, state_dir: Path
 ) -> Iterator[RunningGateway]:
     """10 events/s per park, bursts of 20: a second batch of 20 waits two seconds."""
-    token = issue_park_token(state_dir)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = gateway_env(
+    with running_gateway(
         kafka_bootstrap,
         registry_url,
         topic_prefix,
         state_dir,
-        port,
         PARKLINK_GATEWAY_RATE_PER_S="10",
         PARKLINK_GATEWAY_RATE_BURST="20",
         PARKLINK_GATEWAY_MAX_BATCH="20",
-    )
-    proc = start_service("parklink.gateway", env, state_dir / "gateway.log", f"{url}/readyz")
-    try:
-        yield RunningGateway(url, token, topic_prefix, kafka_bootstrap, state_dir)
-    finally:
-        stop_service(proc)
+    ) as (running, _):
+        yield running
 
 
 def _file(tmp: Path, count: int) -> Path:

@@ -3,6 +3,8 @@ and registry, with its own state dir, topic prefix and a park token."""
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,26 +65,32 @@ def issue_park_token(state: Path, park: str = PARK) -> str:
         store.close()
 
 
+@contextlib.contextmanager
+def running_gateway(
+    kafka_bootstrap: str, registry_url: str, topic_prefix: str, state_dir: Path, **extra: str
+) -> Iterator[tuple[RunningGateway, subprocess.Popen[bytes]]]:
+    """A gateway on a free port with a park token for PARK; `extra` settings on top."""
+    token = issue_park_token(state_dir)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = gateway_env(kafka_bootstrap, registry_url, topic_prefix, state_dir, port, **extra)
+    proc = start_service("parklink.gateway", env, state_dir / "gateway.log", f"{url}/readyz")
+    try:
+        yield RunningGateway(url, token, topic_prefix, kafka_bootstrap, state_dir), proc
+    finally:
+        stop_service(proc)
+
+
 @pytest.fixture
 def gateway(
     kafka_bootstrap: str, registry_url: str, topic_prefix: str, state_dir: Path
 ) -> Iterator[RunningGateway]:
-    token = issue_park_token(state_dir)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = gateway_env(
-        kafka_bootstrap,
-        registry_url,
-        topic_prefix,
-        state_dir,
-        port,
-        **service_env("gateway", access.Names(prefix=topic_prefix), kafka_bootstrap),
-    )
-    proc = start_service("parklink.gateway", env, state_dir / "gateway.log", f"{url}/readyz")
-    try:
-        yield RunningGateway(url, token, topic_prefix, kafka_bootstrap, state_dir)
-    finally:
-        stop_service(proc)
+    own = service_env("gateway", access.Names(prefix=topic_prefix), kafka_bootstrap)
+    with running_gateway(kafka_bootstrap, registry_url, topic_prefix, state_dir, **own) as (
+        running,
+        proc,
+    ):
+        yield running
     log = (state_dir / "gateway.log").read_text()
     # uvicorn re-raises SIGTERM after its graceful shutdown, hence -15 rather than 0.
     assert proc.returncode in (0, -15), log[-2000:]
