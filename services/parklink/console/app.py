@@ -154,7 +154,7 @@ def create_app(
     )
     install_error_handlers(app)
     install_http_metrics(app, console_metrics.registry, "console")
-    app.include_router(ops_router(console_metrics.registry, ready))
+    app.include_router(ops_router(console_metrics.registry, ready, settings.metrics_secret()))
     for router in routers(runtime):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -119,7 +119,7 @@ def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> F
     async def ready() -> dict[str, str]:
         return {} if store.ready.is_set() else {"kafka": store.problem}
 
-    app.include_router(ops_router(collectors, ready))
+    app.include_router(ops_router(collectors, ready, settings.metrics_secret()))
 
     def admit(request: Request) -> Response | None:
         """None when the caller may go on; else the 401/403 answer."""
