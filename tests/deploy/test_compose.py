@@ -89,8 +89,8 @@ def test_brokers_keep_their_data_and_speak_sasl_ssl(resolved: dict[str, Any]) ->
         env = services[name]["environment"]
         assert env["PARKLINK_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
         assert env["PARKLINK_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
-        assert env["PARKLINK_KAFKA_SASL_USERNAME"] == name
-        assert env["PARKLINK_KAFKA_SASL_PASSWORD"] == f"test-{name}_kafka"
+        assert env["PARKLINK_KAFKA_USER"] == name
+        assert env["PARKLINK_KAFKA_PASSWORD"] == f"test-{name}_kafka"
 
 
 def test_metrics_ask_for_the_token_and_the_detector_port_stays_inside(
