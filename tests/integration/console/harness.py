@@ -91,14 +91,10 @@ def publisher(kafka_bootstrap: str, topic_prefix: str, registry_url: str) -> Ite
     pub.close()
 
 
-@pytest.fixture
-def console(
+def console_env(
     kafka_bootstrap: str, topic_prefix: str, registry_url: str, state_dir: Path
-) -> Iterator[Console]:
-    tokens = TokenStore.in_state_dir(state_dir)
-    token = tokens.issue(Role.OPERATOR, "ops")
-    tokens.close()
-    env = {
+) -> dict[str, str]:
+    return {
         "PARKLINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "PARKLINK_TOPIC_PREFIX": topic_prefix,
         "PARKLINK_REGISTRY_URL": registry_url,
@@ -110,7 +106,22 @@ def console(
         # The tests' webhook receivers listen on this machine.
         "PARKLINK_WEBHOOK_ALLOWED_TARGETS": "127.0.0.1:*",
     }
-    c = Console(env, state_dir, token)
+
+
+def new_console(env: dict[str, str], state_dir: Path) -> Console:
+    """A console (not started yet) with an operator's token issued in `state_dir`."""
+    tokens = TokenStore.in_state_dir(state_dir)
+    token = tokens.issue(Role.OPERATOR, "ops")
+    tokens.close()
+    return Console(env, state_dir, token)
+
+
+@pytest.fixture
+def console(
+    kafka_bootstrap: str, topic_prefix: str, registry_url: str, state_dir: Path
+) -> Iterator[Console]:
+    env = console_env(kafka_bootstrap, topic_prefix, registry_url, state_dir)
+    c = new_console(env, state_dir)
     c.start()
     yield c
     c.stop()
