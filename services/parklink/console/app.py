@@ -106,6 +106,8 @@ def create_app(
             max_attempts=settings.webhook_max_attempts,
             allow=settings.allowed_targets(),
             resolver=resolver,
+            timeout_s=settings.webhook_timeout_s,
+            per_receiver=settings.webhook_receiver_concurrency,
         )
         runtime.dispatcher = dispatcher
         task = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
