@@ -24,12 +24,13 @@ from typing import Any
 
 import httpx
 import pytest
-from kafka.errors import KafkaError
 from conftest import broker_unavailable, start_service, stop_service
 from integration.detector.conftest import Network
 from integration.gateway.conftest import gateway_env, issue_park_token
+from kafka import TopicPartition
+from kafka.errors import KafkaError
 
-from parklink.eventkit.bus import admin
+from parklink.eventkit.bus import admin, consumer
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import DisruptionAlert, ShipmentEvent
 from parklink.eventkit.errors import ParkLinkError
@@ -374,6 +375,7 @@ class Publisher:
     script: ShipmentScript
     batch_size: int
     threads: int = 1
+    pause_s: float = 0.0
     stop_on_broken: bool = False
     outcomes: list[Outcome] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -388,8 +390,8 @@ class Publisher:
                     self.outcomes.append(outcome)
                     if outcome.status is None and self.stop_on_broken:
                         return
-                    if outcome.status not in (None, 202):
-                        time.sleep(0.2)  # do not spin on a refusing gateway
+                    # Paced, and never spinning on a refusing gateway.
+                    time.sleep(self.pause_s if outcome.status == 202 else max(self.pause_s, 0.2))
         except BaseException as exc:  # re-raised in the test's thread by stop()
             self._errors.append(exc)
 
@@ -518,9 +520,30 @@ def alert_diff(expected: dict[str, str], found: dict[str, str]) -> list[str]:
     ]
 
 
+def detector_caught_up(net: Network) -> bool:
+    """The detector group has committed every record of the shipments topic and of every
+    other topic it commits on (its own repartition topics): nothing is left to process."""
+    client = admin(net.bootstrap.split(","), request_timeout_ms=5000)
+    reader = consumer(net.bootstrap.split(","), group_id=None)
+    try:
+        committed = client.list_group_offsets(net.group).get(net.group, {})
+        topic = net.topic("shipments")
+        parts = {TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()}
+        ends = reader.end_offsets(list(parts | set(committed)))
+    except (ParkLinkError, KafkaError):
+        return False
+    finally:
+        reader.close()
+        client.close()
+    return all(
+        ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in ends
+    )
+
+
 def settle_alerts(net: Network, test: str, timeout_s: float = 150.0) -> dict[str, object]:
-    """Wait until the detector's latest SHIPMENT_DELAY alerts equal the reference over the
-    shipment events on the topic; the figures, or AssertionError with the differences."""
+    """Wait until the detector has processed everything and its latest SHIPMENT_DELAY alerts
+    equal the reference over the shipment events on the topic; the figures, or
+    AssertionError with the differences."""
     expected: dict[str, str] = {}
     found: dict[str, str] = {}
 
@@ -531,7 +554,11 @@ def settle_alerts(net: Network, test: str, timeout_s: float = 150.0) -> dict[str
         return expected == found
 
     try:
-        net.wait_for(agree, "the detector's alerts to match the reference", timeout_s)
+        net.wait_for(
+            lambda: detector_caught_up(net) and agree(),
+            "the detector to catch up with alerts matching the reference",
+            timeout_s,
+        )
     except AssertionError as exc:
         diff = alert_diff(expected, found)
         line = figures_line(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -37,25 +38,42 @@ def test_leader_sigkill_while_publishing_loses_and_repeats_nothing_acknowledged(
 ) -> None:
     cluster = healthy_cluster
     topic = network.topic("shipments")
-    network.start()
-    # Long enough for acks to outlive a leader election (the dead node is fenced after the
-    # broker session timeout), so that retries to the new leader are exercised.
-    gw = start_gateway(
-        cluster, fault_registry, network.prefix, tmp_path, PARKLINK_GATEWAY_PRODUCE_TIMEOUT_S="30"
+    with ThreadPoolExecutor(1) as pool:
+        detector = pool.submit(network.start)
+        # Long enough for acks to outlive the leader's failover (the dead node is fenced after
+        # the broker session timeout), so that retries to the new leader are exercised.
+        gw = start_gateway(
+            cluster,
+            fault_registry,
+            network.prefix,
+            tmp_path,
+            PARKLINK_GATEWAY_PRODUCE_TIMEOUT_S="30",
+        )
+        try:
+            detector.result(timeout=180)
+        except BaseException:
+            gw.stop()
+            raise
+    publisher = Publisher(
+        gw, ShipmentScript("L", 60, seed=1), batch_size=10, threads=2, pause_s=0.1
     )
-    publisher = Publisher(gw, ShipmentScript("L", 60, seed=1), batch_size=25, threads=2)
+    phases: dict[str, float] = {}
     try:
         publisher.start()
         wait_until(lambda: publisher.accepted() >= 10, "10 acknowledged batches before the kill")
         leaders = Counter(cluster.leaders(topic).values())
         victim = leaders.most_common(1)[0][0]
+        clock = time.monotonic()
         cluster.kill(victim)
         before = len(publisher.outcomes)
         wait_until(
             lambda: len(publisher.outcomes) >= before + 6, "6 more requests with the leader dead"
         )
+        phases["dead_s"] = round(time.monotonic() - clock, 1)
+        clock = time.monotonic()
         cluster.start(victim)
         cluster.heal([topic])
+        phases["heal_s"] = round(time.monotonic() - clock, 1)
         after = publisher.accepted()
         wait_until(lambda: publisher.accepted() >= after + 5, "5 batches acknowledged after")
     finally:
@@ -64,7 +82,9 @@ def test_leader_sigkill_while_publishing_loses_and_repeats_nothing_acknowledged(
 
     counts = tally(outcomes, shipments_on_topic(network))
     statuses = Counter(str(o.status) for o in outcomes)
+    clock = time.monotonic()
     alerts = settle_alerts(network, "leader-sigkill")
+    phases["settle_s"] = round(time.monotonic() - clock, 1)
     line = report(
         "leader-sigkill",
         killed_node=victim,
@@ -72,6 +92,7 @@ def test_leader_sigkill_while_publishing_loses_and_repeats_nothing_acknowledged(
         statuses=dict(statuses),
         **counts.figures(),
         **alerts,
+        **phases,
     )
     assert counts.lost == 0 and counts.duplicated == 0, line
     assert counts.found == counts.acknowledged, line
@@ -93,28 +114,34 @@ def test_isr_below_min_insync_gives_503_then_202_once_it_recovers(
     )
     script = ShipmentScript("I", 30, seed=2)
     outcomes = []
-    during: list[int | None] = []
+    during: list[int | str] = []
     try:
         with httpx.Client(timeout=httpx.Timeout(60.0, connect=5.0)) as client:
             first = post_batch(client, gw, script.batch(20))
             outcomes.append(first)
             assert first.status == 202, first.error
             survivor = 0
+            clock = time.monotonic()
             for node_id in range(1, NODES):
                 cluster.kill(node_id)
             for _ in range(4):
                 outcome = post_batch(client, gw, script.batch(20))
                 outcomes.append(outcome)
-                during.append(outcome.status)
+                during.append(outcome.status or outcome.error)
+            phases = {"outage_s": round(time.monotonic() - clock, 1)}
+            clock = time.monotonic()
             for node_id in range(1, NODES):
                 cluster.start(node_id)
             cluster.heal([network.topic("shipments")])
-            recovered: list[int | None] = []
+            phases["heal_s"] = round(time.monotonic() - clock, 1)
+            clock = time.monotonic()
+            recovered: list[int | str] = []
             deadline = time.monotonic() + 120
             while recovered[-1:] != [202] and time.monotonic() < deadline:
                 outcome = post_batch(client, gw, script.batch(20))
                 outcomes.append(outcome)
-                recovered.append(outcome.status)
+                recovered.append(outcome.status or outcome.error)
+            phases["recover_s"] = round(time.monotonic() - clock, 1)
             for _ in range(2):
                 outcomes.append(post_batch(client, gw, script.batch(20)))
     finally:
@@ -128,6 +155,7 @@ def test_isr_below_min_insync_gives_503_then_202_once_it_recovers(
         until_recovered=recovered,
         after=[o.status for o in outcomes[-2:]],
         **counts.figures(),
+        **phases,
     )
     assert during == [503] * len(during), line
     assert recovered and recovered[-1] == 202, line
