@@ -520,9 +520,10 @@ def alert_diff(expected: dict[str, str], found: dict[str, str]) -> list[str]:
     ]
 
 
-def detector_caught_up(net: Network) -> bool:
-    """The detector group has committed every record of the shipments topic and of every
-    other topic it commits on (its own repartition topics): nothing is left to process."""
+def detector_lag(net: Network) -> dict[str, int] | None:
+    """Records the detector group has not committed yet, per topic: on the shipments topic and
+    on every other topic it commits on (its own repartition topics); None if Kafka does not
+    answer."""
     client = admin(net.bootstrap.split(","), request_timeout_ms=5000)
     reader = consumer(net.bootstrap.split(","), group_id=None)
     try:
@@ -531,38 +532,46 @@ def detector_caught_up(net: Network) -> bool:
         parts = {TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()}
         ends = reader.end_offsets(list(parts | set(committed)))
     except (ParkLinkError, KafkaError):
-        return False
+        return None
     finally:
         reader.close()
         client.close()
-    return all(
-        ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in ends
-    )
+    lag: dict[str, int] = {}
+    for tp, end in ends.items():
+        done = committed[tp].offset if tp in committed else 0
+        lag[tp.topic] = lag.get(tp.topic, 0) + max(end - max(done, 0), 0)
+    return lag
 
 
-def settle_alerts(net: Network, test: str, timeout_s: float = 150.0) -> dict[str, object]:
+def settle_alerts(net: Network, test: str, timeout_s: float = 120.0) -> dict[str, object]:
     """Wait until the detector has processed everything and its latest SHIPMENT_DELAY alerts
     equal the reference over the shipment events on the topic; the figures, or
     AssertionError with the differences."""
     expected: dict[str, str] = {}
     found: dict[str, str] = {}
+    lag: dict[str, int] | None = None
 
-    def agree() -> bool:
-        nonlocal expected, found
+    def settled() -> bool:
+        nonlocal expected, found, lag
+        lag = detector_lag(net)
+        if lag is None or any(lag.values()):
+            return False
         expected = expected_delay_alerts(shipments_on_topic(net))
         found = delay_alerts_found(net)
         return expected == found
 
     try:
         net.wait_for(
-            lambda: detector_caught_up(net) and agree(),
-            "the detector to catch up with alerts matching the reference",
-            timeout_s,
+            settled, "the detector to catch up with alerts matching the reference", timeout_s
         )
     except AssertionError as exc:
         diff = alert_diff(expected, found)
         line = figures_line(
-            test, alerts_expected=len(expected), alerts_found=len(found), differing=len(diff)
+            test,
+            alerts_expected=len(expected),
+            alerts_found=len(found),
+            differing=len(diff),
+            lag=lag,
         )
         raise AssertionError(f"{line}\n" + "\n".join(diff[:30]) + f"\n{exc}") from None
     firing = sum(1 for s in expected.values() if s.startswith("FIRING"))

@@ -26,7 +26,8 @@ from fault.conftest import (
 )
 from integration.detector.conftest import Network
 
-pytestmark = [pytest.mark.broker, pytest.mark.fault]
+# The first test also waits for the cluster to start; each one restarts nodes or services.
+pytestmark = [pytest.mark.broker, pytest.mark.fault, pytest.mark.timeout(600)]
 
 
 def test_leader_sigkill_while_publishing_loses_and_repeats_nothing_acknowledged(

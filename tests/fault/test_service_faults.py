@@ -28,7 +28,8 @@ from integration.detector.conftest import Network, Worker
 
 from parklink.eventkit.lifecycle import port_open
 
-pytestmark = [pytest.mark.broker, pytest.mark.fault]
+# The first test also waits for the cluster to start; each one restarts nodes or services.
+pytestmark = [pytest.mark.broker, pytest.mark.fault, pytest.mark.timeout(600)]
 
 
 def _rebalancing(worker: Worker, client: httpx.Client) -> bool:
