@@ -565,6 +565,9 @@ def settle_alerts(net: Network, test: str, timeout_s: float = 120.0) -> dict[str
             settled, "the detector to catch up with alerts matching the reference", timeout_s
         )
     except AssertionError as exc:
+        if not expected and not found:
+            expected = expected_delay_alerts(shipments_on_topic(net))
+            found = delay_alerts_found(net)
         diff = alert_diff(expected, found)
         line = figures_line(
             test,
