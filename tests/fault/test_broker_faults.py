@@ -107,11 +107,13 @@ def test_isr_below_min_insync_gives_503_then_202_once_it_recovers(
     tmp_path: Path,
     report: Callable[..., str],
 ) -> None:
-    """Two of the three nodes stopped: every partition has one in-sync replica, fewer than
-    min.insync.replicas 2, so acks=all cannot be met and nothing may be acknowledged."""
+    """Two of the three nodes SIGKILLed: each partition has at most one live replica, fewer
+    than min.insync.replicas 2, so acks=all cannot be met and nothing may be acknowledged.
+    (The three nodes are the KRaft voters too, so the quorum is lost as well; while the nodes
+    come back the leaders answer NOT_ENOUGH_REPLICAS until the ISR grows again.)"""
     cluster = healthy_cluster
     gw = start_gateway(
-        cluster, fault_registry, network.prefix, tmp_path, PARKLINK_GATEWAY_PRODUCE_TIMEOUT_S="3"
+        cluster, fault_registry, network.prefix, tmp_path, PARKLINK_GATEWAY_PRODUCE_TIMEOUT_S="5"
     )
     script = ShipmentScript("I", 30, seed=2)
     outcomes = []
