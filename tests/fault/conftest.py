@@ -38,7 +38,7 @@ from parklink.eventkit.lifecycle import free_port, free_port_pair, log_tail, pid
 from parklink.eventkit.serde import Deserializer
 from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.config import KafkaLocalSettings
-from parklink.kafkalocal.runner import LocalKafka
+from parklink.kafkalocal.runner import ADMIN, LocalKafka
 
 NODES = 3
 PARK = "KZ-ALA-IPA"  # the publishing park: destination of every shipment it reports
@@ -194,9 +194,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         bootstrap = kafka.up(NODES)
     except ParkLinkError as exc:
         broker_unavailable(str(exc))
+    # The tier's clients and the services it starts log in to this cluster as its admin, in
+    # place of the session broker's login that os.environ holds; restored after the tier.
+    saved = dict(os.environ)
+    os.environ.update(kafka.login_env(ADMIN))
+    # Each test's fresh subjects are registered by the services it starts, as the writer.
+    os.environ["PARKLINK_REGISTRY_USER"] = "writer"
     try:
         yield Cluster(kafka, bootstrap)
     finally:
+        os.environ.clear()
+        os.environ.update(saved)
         kafka.down(wipe=True, timeout_s=20)
     still = [p for p in range(base, base + 2 * NODES) if port_open(p)]
     assert not still, f"Kafka ports still open after the tier: {still}"
