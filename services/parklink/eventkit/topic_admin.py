@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError
 
-from parklink.eventkit.bus import KafkaUnavailable, admin
+from parklink.eventkit.bus import KafkaUnavailable, admin, live_brokers
 from parklink.eventkit.catalog import Catalog, TopicSpec
 from parklink.eventkit.errors import ParkLinkError
 
@@ -99,7 +99,12 @@ def _await_brokers(client: object, wanted: int, wait_s: float) -> int:
     ParkLinkError when `wait_s` passes first."""
     deadline = time.monotonic() + wait_s
     while True:
-        seen = len(client.describe_cluster()["brokers"])  # type: ignore[attr-defined]
+        try:
+            seen = live_brokers(client)
+        except KafkaError as exc:  # a node that just went away is still in the metadata
+            if not exc.retriable or time.monotonic() >= deadline:
+                raise
+            seen = -1
         if seen >= wanted:
             return seen
         if time.monotonic() >= deadline:
