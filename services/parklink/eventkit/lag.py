@@ -16,20 +16,27 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from parklink.eventkit import bus, metrics
-from parklink.eventkit.errors import ParkLinkError
 
 log = logging.getLogger(__name__)
 _ATTEMPTS = 6
 
 
+Positions = Callable[[], dict[TopicPartition, int]]
+
+
 class GroupLag:
     """The lag of consumer group `group` over the topics `wanted(name)` selects (the topics
-    it reads: its sources and, for a stream processor, its own repartition topics)."""
+    it reads: its sources and, for a stream processor, its own repartition topics).
+
+    `positions`, when given, replaces the group's committed offsets: a consumer that keeps
+    its position elsewhere (the console keeps it in its database, in one transaction with
+    what it stored) reports the next offset it will read per partition."""
 
     def __init__(
         self,
@@ -37,9 +44,11 @@ class GroupLag:
         group: str,
         wanted: Callable[[str], bool],
         security: bus.ClientSecurity | None = None,
+        positions: Positions | None = None,
     ) -> None:
         self.group = group
         self.wanted = wanted
+        self._positions = positions
         self._admin: KafkaAdminClient = bus.admin(bootstrap, security=security)
         self._reader: KafkaConsumer = bus.consumer(bootstrap, group_id=None, security=security)
 
@@ -67,6 +76,8 @@ class GroupLag:
         return lag
 
     def _committed(self) -> dict[TopicPartition, Any]:
+        if self._positions is not None:
+            return {tp: OffsetAndMetadata(o, "", -1) for tp, o in self._positions().items()}
         # A group's coordinator is briefly unavailable on a fresh cluster (while
         # __consumer_offsets is created) or during a leader move: retriable, so retried.
         for attempt in range(_ATTEMPTS):
@@ -117,9 +128,10 @@ class LagMetric:
         wanted: Callable[[str], bool],
         interval_s: float = 10.0,
         security: bus.ClientSecurity | None = None,
+        positions: Positions | None = None,
     ) -> None:
         self.group = group
-        self._args: tuple[Any, ...] = (bootstrap, group, wanted, security)
+        self._args: tuple[Any, ...] = (bootstrap, group, wanted, security, positions)
         self.interval_s = interval_s
         self._lag: dict[TopicPartition, int] = {}
         self._lock = threading.Lock()
@@ -148,7 +160,7 @@ class LagMetric:
                 if lag is None:
                     lag = GroupLag(*self._args)
                 figures = lag.by_partition()
-            except (KafkaError, ParkLinkError, OSError) as exc:
+            except Exception as exc:  # a measurement never stops the service
                 if not failing:
                     log.warning("consumer lag of group %s not measured: %s", self.group, exc)
                 failing = True

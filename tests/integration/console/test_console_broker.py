@@ -42,6 +42,9 @@ def test_alerts_show_up_and_a_deleted_database_is_rebuilt(
         "the console to read the alerts",
     )
     before = _current(console.get("/v1/alerts")["items"])
+    # Its lag on the alerts topic, from the position it stored: nothing left to read.
+    lag = wait_for(lambda: _caught_up(_lag(console)), "the console's consumer lag to be 0")
+    assert lag and set(lag.values()) == {0.0}, lag
     detail = console.get("/v1/alerts/" + quote(firing.alert_id, safe=""))
     assert [h["status"] for h in detail["history"]] == ["FIRING", "RESOLVED"]
 
@@ -51,6 +54,21 @@ def test_alerts_show_up_and_a_deleted_database_is_rebuilt(
     console.start()
     wait_for(lambda: console.get("/v1/alerts")["total"] == 3, "the rebuild")
     wait_for(lambda: _current(console.get("/v1/alerts")["items"]) == before, "the same state")
+
+
+def _lag(console: Console) -> dict[str, float]:
+    """parklink_consumer_lag of the console, by partition label (empty until measured)."""
+    body = httpx.get(f"{console.url}/metrics", timeout=10).text
+    out = {}
+    for line in body.splitlines():
+        if line.startswith('parklink_consumer_lag{group="console"'):
+            labels, value = line.rsplit(" ", 1)
+            out[labels] = float(value)
+    return out
+
+
+def _caught_up(lag: dict[str, float]) -> dict[str, float] | None:
+    return lag if lag and set(lag.values()) == {0.0} else None
 
 
 SECRET = "whsec-test-0123456789abcdef"
