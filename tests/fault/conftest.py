@@ -184,7 +184,9 @@ class Cluster:
 
 
 @pytest.fixture(scope="package")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    # kafka_bootstrap first: the session broker's login is in os.environ before this tier
+    # swaps in its own and puts it back afterwards.
     base = free_port_pair()
     while any(port_open(p) for p in range(base, base + 2 * NODES)):
         base = free_port_pair()
