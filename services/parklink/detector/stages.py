@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from parklink.detector.rules import corridors, orders, parks, shipments, weeks
 from parklink.detector.state import (
+    NO_IMPACT,
     AlertState,
     CorridorState,
     Declaration,
@@ -143,13 +144,14 @@ class Stages:
         new = corridors.apply_view(state, corridor, view)
         advanced = new is not state
         out: list[AlertState] = []
-        current = new.shipments[view.shipment_id]
+        # The view's own delay when it is news, or a replay of the view held (a corridor
+        # keeps no delay for a shipment it does not count, see corridors.slim); else the
+        # one held, so a late older view re-sends the current conclusion.
+        current = view if advanced or held is None or held.version == view.version else held
         delay = current.delay
         if delay is not None and current.corridor == corridor:
-            before = None if held is None else held.delay
-            if not advanced or (
-                delay.impact() != (before.impact() if before else (None, (), (), ()))
-            ):
+            before = NO_IMPACT if held is None or held.delay is None else held.delay.impact()
+            if not advanced or delay.impact() != before:
                 out.append(replace(delay, at=now))
         after = corridors.congestion_alert(new, self.limits, now)
         if state is None:

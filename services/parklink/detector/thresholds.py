@@ -38,6 +38,13 @@ class Thresholds(BaseSettings):
     silent_check_seconds: float = Field(
         60.0, gt=0, description="How often the detector looks for silent parks."
     )
+    alert_list_limit: int = Field(
+        50,
+        ge=1,
+        le=1000,
+        description="Most parks, orders, shipments and evidence ids an alert lists (each list; "
+        "the rest are counted in its metrics and summary).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
