@@ -148,9 +148,10 @@ class Stages:
         # keeps no delay for a shipment it does not count, see corridors.slim); else the
         # one held, so a late older view re-sends the current conclusion.
         current = view if advanced or held is None or held.version == view.version else held
-        delay = current.delay
+        delay = corridors.delay_of(current)
         if delay is not None and current.corridor == corridor:
-            before = NO_IMPACT if held is None or held.delay is None else held.delay.impact()
+            was = None if held is None else corridors.delay_of(held)
+            before = NO_IMPACT if was is None else was.impact()
             if not advanced or delay.impact() != before:
                 out.append(replace(delay, at=now))
         after = corridors.congestion_alert(new, self.limits, now)

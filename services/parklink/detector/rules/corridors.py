@@ -2,9 +2,9 @@
 firing SHIPMENT_DELAY at once.
 
 A corridor keeps the views of its delayed shipments in full (their orders up to
-`alert_list_limit`, their SHIPMENT_DELAY) and of the others only what rejects a late older
-view (`slim`), at most MAX_CALM_SHIPMENTS of them: its table value stays small whatever the
-parks send (docs/bounds.md)."""
+`alert_list_limit`, their SHIPMENT_DELAY; see `stored`) and of the others only what rejects
+a late older view (`slim`), at most MAX_CALM_SHIPMENTS of them: its table value stays small
+whatever the parks send (docs/bounds.md)."""
 
 from __future__ import annotations
 
@@ -33,14 +33,33 @@ def slim(view: ShipmentView) -> ShipmentView:
     return replace(view, order_ids=(), delay=None, order_count=0)
 
 
+def stored(view: ShipmentView, corridor: str) -> ShipmentView:
+    """What the corridor keeps of a view: a counted one with its delay alert, whose orders
+    are the view's own (kept once), any other one slim."""
+    if not counted(view, corridor):
+        return slim(view)
+    delay = view.delay
+    if delay is None or not delay.impacted_orders:
+        return view
+    return replace(view, delay=replace(delay, impacted_orders=()))
+
+
+def delay_of(view: ShipmentView) -> AlertState | None:
+    """The view's SHIPMENT_DELAY as concluded (its orders restored where `stored` left them
+    out)."""
+    delay = view.delay
+    if delay is None or delay.impacted_orders or not view.order_ids:
+        return delay
+    return replace(delay, impacted_orders=view.order_ids)
+
+
 def apply_view(state: CorridorState | None, corridor: str, view: ShipmentView) -> CorridorState:
     if state is None:
         state = CorridorState(corridor=corridor)
     held = state.shipments.get(view.shipment_id)
     if held is not None and view.version <= held.version:
         return state
-    kept = view if counted(view, corridor) else slim(view)
-    shipments = {**state.shipments, view.shipment_id: kept}
+    shipments = {**state.shipments, view.shipment_id: stored(view, corridor)}
     calm = [s for s in shipments.values() if not counted(s, corridor)]
     if len(calm) > MAX_CALM_SHIPMENTS:
         calm.sort(key=lambda s: s.version)
