@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from parklink.detector.rules import corridors, orders, parks, shipments, weeks
+from parklink.detector.rules.retention import DAY_MS, Retention
 from parklink.detector.state import (
     NO_IMPACT,
     AlertState,
@@ -49,6 +50,14 @@ class Stages:
         self.limits = limits
         self.bounds = bounds or TimeBounds()
         self.heartbeat_ms = int(limits.heartbeat_seconds * 1000)
+        late = self.bounds.horizon + self.bounds.skew
+        self.retention = Retention(
+            closed_ms=max(
+                int(limits.closed_retention_days * DAY_MS), int(late.total_seconds() * 1000)
+            ),
+            week_ms=int(limits.week_retention_days * DAY_MS),
+            sweep_ms=int(limits.sweep_seconds * 1000),
+        )
 
     def order(
         self,
@@ -177,6 +186,27 @@ class Stages:
             state, found = self.corridor(state, corridor, view, now)
             out += found
         return state, out
+
+    def week_over(self, week: Week, now: int) -> tuple[Week, list[AlertState]]:
+        """A week that leaves the tables: its shortfalls and drops resolve (the alert stage
+        passes on only those that were firing)."""
+        head = week.head
+        out = [
+            replace(
+                alert,
+                severity=None,
+                summary=f"The week of {head.week} is over: {alert.subject} is no longer watched.",
+                parks=(),
+                impacted_orders=(),
+                evidence=(),
+                metrics={},
+            )
+            for park in sorted({*head.declarations, *week.suppliers})
+            for alert in weeks.week_alerts(week, [park], self.limits, now)
+        ]
+        out, clock = stamp(out, head.clock, now)
+        week.head = replace(head, clock=clock)
+        return week, out
 
     def park_seen(
         self,
