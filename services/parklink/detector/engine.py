@@ -23,14 +23,26 @@ class _Table:
     def __init__(self, data: dict[str, Any], emitted: list[Any] | None) -> None:
         self.data = data
         self.emitted = emitted
+        self.partitions: dict[str, int] = {}
+        self.deleted: list[str] = []
+        """Keys deleted, in order (a tombstone on the worker's changelog)."""
 
     def get(self, key: str) -> Any | None:
         return self.data.get(key)
 
     def put(self, key: str, value: Any, partition: int) -> None:
         self.data[key] = value
+        self.partitions[key] = partition
         if self.emitted is not None:
             self.emitted.append(value)
+
+    def entries(self) -> Iterable[tuple[str, Any, int]]:
+        return [(k, v, self.partitions.get(k, 0)) for k, v in self.data.items()]
+
+    def delete(self, key: str, partition: int) -> None:
+        if self.data.pop(key, None) is not None:
+            self.partitions.pop(key, None)
+            self.deleted.append(key)
 
     def items(self) -> Iterable[tuple[str, Any]]:
         return self.data.items()

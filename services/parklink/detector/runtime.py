@@ -58,6 +58,17 @@ class FaustTable:
     def items(self) -> Iterable[tuple[str, Any]]:
         return list(self.table.data.items())
 
+    def entries(self) -> Iterable[tuple[str, Any, int]]:
+        partitions = faustext.table_partitions(self.table)
+        return [(k, v, partitions.get(k, 0)) for k, v in self.table.data.items()]
+
+    def delete(self, key: str, partition: int) -> None:
+        """Drop the entry; a tombstone on its changelog (none on the alerts topic, which
+        keeps the latest state of every alert for the console)."""
+        faustext.table_delete(self.table, key)
+        if not self.spec.changelog_is_alerts:
+            self.writes[key] = (None, partition)
+
     def drain(self) -> list[tuple[str, Any, int]]:
         out = self.every or [(k, v, p) for k, (v, p) in self.writes.items()]
         self.every, self.writes = [], {}
@@ -192,11 +203,10 @@ class StageRunner:
         for table in io.tables.values():
             dumps = table.codec.dumps
             for key, value, partition in table.drain():
-                fut = await faustext.send(
-                    app, table.changelog, key.encode(), dumps(value), partition
-                )
+                raw = None if value is None else dumps(value)  # None: a tombstone
+                fut = await faustext.send(app, table.changelog, key.encode(), raw, partition)
                 pending.append(fut)
-                if table.spec.changelog_is_alerts:
+                if table.spec.changelog_is_alerts and value is not None:
                     self.runtime.emitted(value)
         if self.stage.concludes:
             for fut in pending:
