@@ -5,11 +5,13 @@ registry, registered on first use). Shared by the HTTP gateway and the publisher
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from parklink.eventkit.catalog import Catalog, load_catalog
 from parklink.eventkit.contracts import PARK_EVENT_MODELS, ParkEvent
-from parklink.eventkit.serde import SchemaSource, Serializer
-from parklink.eventkit.validation import model_of
+from parklink.eventkit.schemas import parsed_schema, schema_dict
+from parklink.eventkit.serde import SchemaMismatch, SchemaSource, Serializer, encode_body
+from parklink.eventkit.validation import Plain, model_of
 
 KafkaRecord = tuple[bytes, bytes]
 """(key, value) as they go on the wire."""
@@ -26,6 +28,8 @@ class EventEncoder:
             for kind, model in PARK_EVENT_MODELS.items()
         }
         self._kinds = {model: kind for kind, model in PARK_EVENT_MODELS.items()}
+        self._schemas = {k: parsed_schema(m.schema_name) for k, m in PARK_EVENT_MODELS.items()}
+        self._tagged = {k: _record_unions(m.schema_name) for k, m in PARK_EVENT_MODELS.items()}
 
     def topic(self, kind: str) -> str:
         model_of(kind)
@@ -43,3 +47,38 @@ class EventEncoder:
     def encode_many(self, kind: str, events: Sequence[ParkEvent]) -> list[KafkaRecord]:
         serializer = self._serializers[kind]
         return [(e.key().encode(), serializer.serialize(e)) for e in events]
+
+    def encode_plain(self, kind: str, events: Sequence[Plain]) -> list[KafkaRecord]:
+        """The records of plain events (`validation.admit_plain`), framed like `encode_many`
+        frames their models, byte for byte."""
+        header = self._serializers[kind].header
+        schema, tagged = self._schemas[kind], self._tagged[kind]
+        out = []
+        for event in events:
+            record = event.record
+            for name, tag in tagged:
+                nested = record[name]
+                if nested is not None:  # name the union's branch: fastavro need not try each
+                    record = {**record, name: (tag, nested)}
+            try:
+                body = encode_body(schema, record)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise SchemaMismatch(f"{kind} event does not fit its schema: {exc}") from exc
+            out.append((event.key.encode(), header + body))
+        return out
+
+
+def _record_unions(name: str) -> list[tuple[str, str]]:
+    """(field, full name of the record) of every field that is a union of null and a record."""
+    schema = schema_dict(name)
+    namespace = schema.get("namespace", "")
+    out = []
+    for field in schema["fields"]:
+        branches: Any = field["type"]
+        if not isinstance(branches, list):
+            continue
+        for branch in branches:
+            if isinstance(branch, dict) and branch.get("type") == "record":
+                full = branch["name"] if "." in branch["name"] else f"{namespace}.{branch['name']}"
+                out.append((field["name"], full))
+    return out

@@ -6,17 +6,42 @@ field path inside it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter, ValidationError
 
 from parklink.eventkit.bounds import TimeBounds, check_event_times
-from parklink.eventkit.contracts import PARK_EVENT_MODELS, ParkEvent
+from parklink.eventkit.contracts import (
+    CATEGORY_PATTERN,
+    CORRIDOR_PATTERN,
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_AMOUNT,
+    MAX_ID_LENGTH,
+    MAX_MEASURE,
+    MAX_ORDER_IDS,
+    MAX_REASON_LENGTH,
+    MAX_TEXT_LENGTH,
+    MAX_UNIT_LENGTH,
+    MIN_MEASURE,
+    PARK_EVENT_MODELS,
+    PARK_ID_PATTERN,
+    CapacityEvent,
+    OrderEvent,
+    OrderStatus,
+    ParkEvent,
+    ShipmentEvent,
+    ShipmentStatus,
+    TransportMode,
+    _uuid_text,
+    capacity_key,
+)
 from parklink.eventkit.errors import MAX_DETAILS, EventRejected, UnknownKind
-from parklink.eventkit.parties import check_own_park, check_parties
+from parklink.eventkit.parties import check_own_park, check_parties, order_problem, shipment_problem
 
 KINDS = tuple(PARK_EVENT_MODELS)
 
@@ -100,3 +125,284 @@ def admit_events(
 
 def _message(msg: str) -> str:
     return msg.removeprefix("Value error, ")
+
+
+# -- the fast lane -----------------------------------------------------------------------------
+# Validating a dict into a model costs more than encoding and producing it. Most batches are
+# fine, so the SDK first runs a plain check of the dicts against the same bounds: it takes a
+# batch only when every item is certainly admitted and gives the items as their Avro values.
+# At the least doubt (another type, a format the contract's parser would read but this check
+# does not, any broken rule) it answers None and `admit` judges the batch, so refusals and
+# their messages are always those of `admit`. A property test holds the two to the same
+# verdicts and the same records.
+
+PlainRecord = dict[str, Any]
+"""An event as its Avro values: timestamps as epoch milliseconds, dates as epoch days, enums
+and nested records as their text and dicts."""
+
+
+class Plain(NamedTuple):
+    key: str
+    event_id: str
+    record: PlainRecord
+
+
+class _Doubt(Exception):
+    """Not certainly admitted: leave the batch to `admit`."""
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+_PARK = re.compile(PARK_ID_PATTERN)
+_CATEGORY = re.compile(CATEGORY_PATTERN)
+_CORRIDOR = re.compile(CORRIDOR_PATTERN)
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_IDENT = re.compile(rf"[\x21-\x7b\x7d\x7e]{{1,{MAX_ID_LENGTH}}}")
+"""Printable ASCII without space and `|`: a subset of the contract's ids (others: `admit`)."""
+_STAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ORDER_STATUSES = frozenset(OrderStatus)
+_SHIPMENT_STATUSES = frozenset(ShipmentStatus)
+_MODES = frozenset(TransportMode)
+
+
+def _str(value: Any) -> str:
+    if type(value) is not str:
+        raise _Doubt
+    return value
+
+
+def _park(value: Any) -> str:
+    if type(value) is not str or _PARK.fullmatch(value) is None:
+        raise _Doubt
+    return value
+
+
+def _ident(value: Any) -> str:
+    if type(value) is not str or _IDENT.fullmatch(value) is None:
+        raise _Doubt
+    return value
+
+
+def _text(value: Any, longest: int, shortest: int = 1) -> str:
+    if type(value) is not str or not shortest <= len(value) <= longest:
+        raise _Doubt
+    if not (value.isascii() and value.isprintable()):  # printable ASCII: no control characters
+        raise _Doubt
+    return value
+
+
+def _number(value: Any, low: float, high: float) -> float:
+    if type(value) is float:
+        if not low <= value <= high:  # False for NaN, and for infinities beyond the bounds
+            raise _Doubt
+        return value
+    if type(value) is int and low <= value <= high:
+        return float(value)
+    raise _Doubt
+
+
+def _measure_value(value: Any) -> float:
+    number = _number(value, 0.0, MAX_MEASURE)
+    if 0 < number < MIN_MEASURE:
+        raise _Doubt
+    return number
+
+
+def _millis(value: Any) -> int:
+    if type(value) is not str or _STAMP.fullmatch(value) is None:
+        raise _Doubt
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _Doubt from exc
+    if not FIRST_YEAR <= stamp.year <= LAST_YEAR:
+        raise _Doubt
+    return (stamp - _EPOCH) // _MS
+
+
+def _day(value: Any) -> date:
+    if type(value) is not str or _DAY.fullmatch(value) is None:
+        raise _Doubt
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise _Doubt from exc
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise _Doubt
+    return day
+
+
+def _event_id(value: Any) -> str:
+    try:
+        return _uuid_text(_str(value))
+    except ValueError as exc:
+        raise _Doubt from exc
+
+
+def _fields(item: Any, required: frozenset[str], allowed: frozenset[str]) -> dict[str, Any]:
+    if type(item) is not dict:
+        raise _Doubt
+    keys = item.keys()
+    if not required <= keys <= allowed:
+        raise _Doubt
+    return item
+
+
+def _fields_of(model: type[ParkEvent]) -> tuple[frozenset[str], frozenset[str]]:
+    fields = model.model_fields
+    return frozenset(n for n, f in fields.items() if f.is_required()), frozenset(fields)
+
+
+_ORDER_FIELDS = _fields_of(OrderEvent)
+_SHIPMENT_FIELDS = _fields_of(ShipmentEvent)
+_CAPACITY_FIELDS = _fields_of(CapacityEvent)
+_MONEY_FIELDS = frozenset({"amount", "currency"})
+_CHECKPOINT_FIELDS = frozenset({"name", "lat", "lon"})
+
+
+def _order(item: Any, park: str) -> Plain:
+    d = _fields(item, *_ORDER_FIELDS)
+    _park(d["source_park"])
+    status = d["status"]
+    if type(status) is not str or status not in _ORDER_STATUSES:
+        raise _Doubt
+    order_id = _ident(d["order_id"])
+    buyer, supplier = _park(d["buyer_park"]), _park(d["supplier_park"])
+    if d["source_park"] != park or order_problem(park, buyer, supplier, status, order_id):
+        raise _Doubt
+    value = d.get("value")
+    if value is not None:
+        money = _fields(value, _MONEY_FIELDS, _MONEY_FIELDS)
+        currency = money["currency"]
+        if type(currency) is not str or _CURRENCY.fullmatch(currency) is None:
+            raise _Doubt
+        value = {"amount": _number(money["amount"], 0.0, MAX_AMOUNT), "currency": currency}
+    category = d["category"]
+    if type(category) is not str or _CATEGORY.fullmatch(category) is None:
+        raise _Doubt
+    event_id = _event_id(d["event_id"])
+    record = {
+        "event_id": event_id,
+        "event_time": _millis(d["event_time"]),
+        "source_park": park,
+        "order_id": order_id,
+        "status": status,
+        "buyer_park": buyer,
+        "supplier_park": supplier,
+        "sku": _text(d["sku"], MAX_TEXT_LENGTH),
+        "category": category,
+        "quantity": _measure_value(d["quantity"]),
+        "unit": _text(d["unit"], MAX_UNIT_LENGTH),
+        "due_date": _day(d["due_date"]).toordinal() - _EPOCH_DAY,
+        "value": value,
+    }
+    return Plain(order_id, event_id, record)
+
+
+def _shipment(item: Any, park: str) -> Plain:
+    d = _fields(item, *_SHIPMENT_FIELDS)
+    _park(d["source_park"])
+    shipment_id = _ident(d["shipment_id"])
+    origin, destination = _park(d["origin_park"]), _park(d["destination_park"])
+    if d["source_park"] != park or shipment_problem(park, origin, destination, shipment_id):
+        raise _Doubt
+    status, mode = d["status"], d["mode"]
+    if type(status) is not str or status not in _SHIPMENT_STATUSES:
+        raise _Doubt
+    if type(mode) is not str or mode not in _MODES:
+        raise _Doubt
+    order_ids = d["order_ids"]
+    if type(order_ids) is not list or len(order_ids) > MAX_ORDER_IDS:
+        raise _Doubt
+    corridor = d["corridor"]
+    if type(corridor) is not str or len(corridor) > 64 or _CORRIDOR.fullmatch(corridor) is None:
+        raise _Doubt
+    checkpoint = d.get("checkpoint")
+    if checkpoint is not None:
+        point = _fields(checkpoint, _CHECKPOINT_FIELDS, _CHECKPOINT_FIELDS)
+        checkpoint = {
+            "name": _text(point["name"], MAX_TEXT_LENGTH),
+            "lat": _number(point["lat"], -90.0, 90.0),
+            "lon": _number(point["lon"], -180.0, 180.0),
+        }
+    estimated = d.get("estimated_arrival")
+    event_id = _event_id(d["event_id"])
+    record = {
+        "event_id": event_id,
+        "event_time": _millis(d["event_time"]),
+        "source_park": park,
+        "shipment_id": shipment_id,
+        "order_ids": [_ident(o) for o in order_ids],
+        "status": status,
+        "mode": mode,
+        "origin_park": origin,
+        "destination_park": destination,
+        "corridor": corridor,
+        "checkpoint": checkpoint,
+        "planned_arrival": _millis(d["planned_arrival"]),
+        "estimated_arrival": None if estimated is None else _millis(estimated),
+    }
+    return Plain(shipment_id, event_id, record)
+
+
+def _capacity(item: Any, park: str) -> Plain:
+    d = _fields(item, *_CAPACITY_FIELDS)
+    _park(d["source_park"])
+    if d["source_park"] != park or d["park_id"] != park:
+        raise _Doubt
+    category = d["category"]
+    if type(category) is not str or _CATEGORY.fullmatch(category) is None:
+        raise _Doubt
+    week = _day(d["week_start"])
+    if week.isoweekday() != 1:
+        raise _Doubt
+    actual = _measure_value(d["actual_capacity"])
+    maximum = d.get("maximum_capacity")
+    if maximum is not None:
+        maximum = _measure_value(maximum)
+        if maximum < actual:
+            raise _Doubt
+    reason = d.get("reason")
+    if reason is not None:
+        reason = _text(reason, MAX_REASON_LENGTH, shortest=0)
+    event_id = _event_id(d["event_id"])
+    record = {
+        "event_id": event_id,
+        "event_time": _millis(d["event_time"]),
+        "source_park": park,
+        "park_id": park,
+        "category": category,
+        "week_start": week.toordinal() - _EPOCH_DAY,
+        "actual_capacity": actual,
+        "maximum_capacity": maximum,
+        "unit": _text(d["unit"], MAX_UNIT_LENGTH),
+        "reason": reason,
+    }
+    return Plain(capacity_key(park, category, week), event_id, record)
+
+
+_PLAIN_CHECKS = {"orders": _order, "shipments": _shipment, "capacity": _capacity}
+
+
+def admit_plain(
+    kind: str, items: list[Any], park: str, now: datetime, bounds: TimeBounds
+) -> list[Plain] | None:
+    """The items as plain records, if every one is certainly admitted by `admit`; None when
+    `admit` must judge them (and give the refusal, if there is one)."""
+    check = _PLAIN_CHECKS.get(kind)
+    if check is None or not items:
+        return None
+    earliest = -((_EPOCH - (now - bounds.horizon)) // _MS)  # rounded up, as latest is down
+    latest = (now + bounds.skew - _EPOCH) // _MS
+    try:
+        plain = [check(item, park) for item in items]
+    except (_Doubt, KeyError, TypeError):
+        return None
+    for p in plain:
+        if not earliest <= p.record["event_time"] <= latest:
+            return None
+    return plain
