@@ -11,6 +11,7 @@ from typing import Any
 
 from bench.harness import BenchContext, Row, start_registry
 from parklink.eventkit import bus
+from parklink.eventkit.bus import ClientSecurity
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import now_utc
 from parklink.eventkit.encoding import EventEncoder
@@ -62,8 +63,16 @@ def _raw_rate(ctx: BenchContext, topic: str, records: list[tuple[bytes, bytes]])
         producer.close()
 
 
-def _sdk_rate(ctx: BenchContext, url: str, prefix: str, docs: list[dict[str, Any]]) -> float:
-    with Publisher(ctx.servers, url, PARK, prefix) as pub:
+def sdk_rate(
+    ctx: BenchContext,
+    url: str,
+    prefix: str,
+    docs: list[dict[str, Any]],
+    security: ClientSecurity | None = None,
+) -> float:
+    """Events/s of the SDK publishing `docs` (dicts, as a park's software has them) in chunks
+    of CHUNK, until every one is acknowledged."""
+    with Publisher(ctx.servers, url, PARK, prefix, security=security) as pub:
         pub.publish_many(docs[:2000], kind="orders")
         pub.flush()
         start = time.perf_counter()
@@ -87,7 +96,7 @@ def run(ctx: BenchContext) -> list[Row]:
     registry.close()
     size = sum(len(v) for _, v in records) / len(records)
     raw = _raw_rate(ctx, encoder.topic("orders"), records)
-    sdk = _sdk_rate(ctx, url, prefix, docs)
+    sdk = sdk_rate(ctx, url, prefix, docs)
     note = f"{EVENTS:,} OrderEvents, ~{size:.0f} B values, acks=all, 6 partitions"
     return [
         Row("publisher", "raw kafka-python (pre-encoded)", raw, "events/s", note),
