@@ -7,7 +7,7 @@ field path inside it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
@@ -175,22 +175,51 @@ def _str(value: Any) -> str:
     return value
 
 
-def _park(value: Any) -> str:
-    if type(value) is not str or _PARK.fullmatch(value) is None:
-        raise _Doubt
-    return value
+class _Known:
+    """A check of strings from a small set (park ids, categories, units ...) that come again
+    and again: one found good is remembered (up to a bound), a set lookup costs less than the
+    check."""
+
+    def __init__(self, check: Callable[[str], bool]) -> None:
+        self._check = check
+        self._good: set[str] = set()
+
+    def __call__(self, value: Any) -> str:
+        if type(value) is not str:
+            raise _Doubt
+        if value not in self._good:
+            if not self._check(value):
+                raise _Doubt
+            if len(self._good) < KNOWN_LIMIT:
+                self._good.add(value)
+        return value
+
+
+KNOWN_LIMIT = 10_000
+
+
+def _matches(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda value: pattern.fullmatch(value) is not None
+
+
+def _printable_ascii(longest: int, shortest: int = 1) -> Callable[[str], bool]:
+    """Of a length within the bounds, and printable ASCII (so without control characters);
+    other texts are left to `admit`."""
+    return lambda v: shortest <= len(v) <= longest and v.isascii() and v.isprintable()
+
+
+_park = _Known(_matches(_PARK))
+_category = _Known(_matches(_CATEGORY))
+_currency = _Known(_matches(_CURRENCY))
+_corridor = _Known(lambda v: len(v) <= 64 and _CORRIDOR.fullmatch(v) is not None)
+_sku = _Known(_printable_ascii(MAX_TEXT_LENGTH))
+_place = _Known(_printable_ascii(MAX_TEXT_LENGTH))
+_unit = _Known(_printable_ascii(MAX_UNIT_LENGTH))
+_reason = _Known(_printable_ascii(MAX_REASON_LENGTH, shortest=0))
 
 
 def _ident(value: Any) -> str:
     if type(value) is not str or _IDENT.fullmatch(value) is None:
-        raise _Doubt
-    return value
-
-
-def _text(value: Any, longest: int, shortest: int = 1) -> str:
-    if type(value) is not str or not shortest <= len(value) <= longest:
-        raise _Doubt
-    if not (value.isascii() and value.isprintable()):  # printable ASCII: no control characters
         raise _Doubt
     return value
 
@@ -225,15 +254,25 @@ def _millis(value: Any) -> int:
 
 
 def _day(value: Any) -> date:
-    if type(value) is not str or _DAY.fullmatch(value) is None:
+    """A date of the contract's years; the few distinct due dates and weeks are remembered."""
+    if type(value) is not str:
         raise _Doubt
-    try:
-        day = date.fromisoformat(value)
-    except ValueError as exc:
-        raise _Doubt from exc
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise _Doubt
+    day = _DAYS.get(value)
+    if day is None:
+        if _DAY.fullmatch(value) is None:
+            raise _Doubt
+        try:
+            day = date.fromisoformat(value)
+        except ValueError as exc:
+            raise _Doubt from exc
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise _Doubt
+        if len(_DAYS) < KNOWN_LIMIT:
+            _DAYS[value] = day
     return day
+
+
+_DAYS: dict[str, date] = {}
 
 
 def _event_id(value: Any) -> str:
@@ -243,25 +282,31 @@ def _event_id(value: Any) -> str:
         raise _Doubt from exc
 
 
-def _fields(item: Any, required: frozenset[str], allowed: frozenset[str]) -> dict[str, Any]:
+def _fields(item: Any, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`item` if it is a dict without fields of other names. A required field that is missing
+    raises KeyError where the check reads it (every check reads all of them)."""
     if type(item) is not dict:
         raise _Doubt
-    keys = item.keys()
-    if not required <= keys <= allowed:
+    count = len(required)
+    for name in optional:
+        if name in item:
+            count += 1
+    if len(item) != count:
         raise _Doubt
     return item
 
 
-def _fields_of(model: type[ParkEvent]) -> tuple[frozenset[str], frozenset[str]]:
+def _fields_of(model: type[ParkEvent]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     fields = model.model_fields
-    return frozenset(n for n, f in fields.items() if f.is_required()), frozenset(fields)
+    required = tuple(n for n, f in fields.items() if f.is_required())
+    return required, tuple(n for n in fields if n not in required)
 
 
 _ORDER_FIELDS = _fields_of(OrderEvent)
 _SHIPMENT_FIELDS = _fields_of(ShipmentEvent)
 _CAPACITY_FIELDS = _fields_of(CapacityEvent)
-_MONEY_FIELDS = frozenset({"amount", "currency"})
-_CHECKPOINT_FIELDS = frozenset({"name", "lat", "lon"})
+_MONEY_FIELDS = ("amount", "currency")
+_CHECKPOINT_FIELDS = ("name", "lat", "lon")
 
 
 def _order(item: Any, park: str) -> Plain:
@@ -276,14 +321,10 @@ def _order(item: Any, park: str) -> Plain:
         raise _Doubt
     value = d.get("value")
     if value is not None:
-        money = _fields(value, _MONEY_FIELDS, _MONEY_FIELDS)
-        currency = money["currency"]
-        if type(currency) is not str or _CURRENCY.fullmatch(currency) is None:
-            raise _Doubt
-        value = {"amount": _number(money["amount"], 0.0, MAX_AMOUNT), "currency": currency}
-    category = d["category"]
-    if type(category) is not str or _CATEGORY.fullmatch(category) is None:
-        raise _Doubt
+        money = _fields(value, _MONEY_FIELDS)
+        amount = _number(money["amount"], 0.0, MAX_AMOUNT)
+        value = {"amount": amount, "currency": _currency(money["currency"])}
+    category = _category(d["category"])
     event_id = _event_id(d["event_id"])
     record = {
         "event_id": event_id,
@@ -293,10 +334,10 @@ def _order(item: Any, park: str) -> Plain:
         "status": status,
         "buyer_park": buyer,
         "supplier_park": supplier,
-        "sku": _text(d["sku"], MAX_TEXT_LENGTH),
+        "sku": _sku(d["sku"]),
         "category": category,
         "quantity": _measure_value(d["quantity"]),
-        "unit": _text(d["unit"], MAX_UNIT_LENGTH),
+        "unit": _unit(d["unit"]),
         "due_date": _day(d["due_date"]).toordinal() - _EPOCH_DAY,
         "value": value,
     }
@@ -318,14 +359,12 @@ def _shipment(item: Any, park: str) -> Plain:
     order_ids = d["order_ids"]
     if type(order_ids) is not list or len(order_ids) > MAX_ORDER_IDS:
         raise _Doubt
-    corridor = d["corridor"]
-    if type(corridor) is not str or len(corridor) > 64 or _CORRIDOR.fullmatch(corridor) is None:
-        raise _Doubt
+    corridor = _corridor(d["corridor"])
     checkpoint = d.get("checkpoint")
     if checkpoint is not None:
-        point = _fields(checkpoint, _CHECKPOINT_FIELDS, _CHECKPOINT_FIELDS)
+        point = _fields(checkpoint, _CHECKPOINT_FIELDS)
         checkpoint = {
-            "name": _text(point["name"], MAX_TEXT_LENGTH),
+            "name": _place(point["name"]),
             "lat": _number(point["lat"], -90.0, 90.0),
             "lon": _number(point["lon"], -180.0, 180.0),
         }
@@ -354,9 +393,7 @@ def _capacity(item: Any, park: str) -> Plain:
     _park(d["source_park"])
     if d["source_park"] != park or d["park_id"] != park:
         raise _Doubt
-    category = d["category"]
-    if type(category) is not str or _CATEGORY.fullmatch(category) is None:
-        raise _Doubt
+    category = _category(d["category"])
     week = _day(d["week_start"])
     if week.isoweekday() != 1:
         raise _Doubt
@@ -368,7 +405,7 @@ def _capacity(item: Any, park: str) -> Plain:
             raise _Doubt
     reason = d.get("reason")
     if reason is not None:
-        reason = _text(reason, MAX_REASON_LENGTH, shortest=0)
+        reason = _reason(reason)
     event_id = _event_id(d["event_id"])
     record = {
         "event_id": event_id,
@@ -379,7 +416,7 @@ def _capacity(item: Any, park: str) -> Plain:
         "week_start": week.toordinal() - _EPOCH_DAY,
         "actual_capacity": actual,
         "maximum_capacity": maximum,
-        "unit": _text(d["unit"], MAX_UNIT_LENGTH),
+        "unit": _unit(d["unit"]),
         "reason": reason,
     }
     return Plain(capacity_key(park, category, week), event_id, record)
