@@ -14,7 +14,10 @@ event_time at most 10 minutes ahead and 30 days old; docs/bounds.md).
         pub.flush()                        # waits for acks=all; DeliveryFailed if not
 
 Records are batched by the producer (linger/batch size); `publish` only validates, encodes and
-hands the record over. `flush()` is the point where delivery is known: it returns how many
+hands the record over. A batch of dicts is first checked as plain dicts against the contract's
+bounds and written straight from them (`admit_plain`, `EventEncoder.encode_plain`); when the
+check has the least doubt the batch is judged like the gateway judges it, so refusals are the
+same either way. `flush()` is the point where delivery is known: it returns how many
 records were acknowledged since the last flush and raises DeliveryFailed naming the event ids
 Kafka did not take. Leaving the `with` block flushes and closes."""
 
