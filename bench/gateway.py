@@ -10,10 +10,11 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import httpx
 
-from bench.harness import BenchContext, Row, free_port, start_part, start_registry
+from bench.harness import BenchContext, Row, free_port, start_process, start_registry
 from bench.publisher import order_docs
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.tokens import Role, TokenStore
@@ -25,16 +26,23 @@ CLIENTS = 4
 PARK = "CN-QD-SCODA"
 
 
-def start_gateway(ctx: BenchContext, registry_url: str, prefix: str, **env: str) -> tuple[str, str]:
-    """A gateway against the bench's Kafka (`env` on top: e.g. another listener's login);
-    returns its URL and a park token."""
+@dataclass(frozen=True)
+class Gateway:
+    url: str
+    token: str
+    pid: int
+
+
+def start_gateway(ctx: BenchContext, registry_url: str, prefix: str, **env: str) -> Gateway:
+    """A gateway against the bench's Kafka (`env` on top: e.g. another listener's login),
+    with a park token."""
     state = ctx.workdir / f"gateway-{uuid.uuid4().hex[:6]}"
     state.mkdir()
     store = TokenStore.in_state_dir(state)
     token = store.issue(Role.PARK, PARK)
     store.close()
     port = free_port()
-    url = start_part(
+    part = start_process(
         ctx,
         "parklink.gateway",
         port,
@@ -48,7 +56,7 @@ def start_gateway(ctx: BenchContext, registry_url: str, prefix: str, **env: str)
             **env,
         },
     )
-    return url, token
+    return Gateway(part.url, token, part.pid)
 
 
 def load(url: str, token: str, requests: int = REQUESTS) -> tuple[float, list[float]]:
@@ -84,8 +92,8 @@ def run(ctx: BenchContext) -> list[Row]:
     registry_url = start_registry(ctx)
     prefix = f"bench.gw{uuid.uuid4().hex[:6]}."
     apply_catalog(load_catalog(), ctx.servers, prefix)
-    url, token = start_gateway(ctx, registry_url, prefix)
-    rate, latencies = load(url, token)
+    gw = start_gateway(ctx, registry_url, prefix)
+    rate, latencies = load(gw.url, gw.token)
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[int(len(latencies) * 0.99)] * 1000
     note = f"{REQUESTS} requests x {BATCH} OrderEvents, {CLIENTS} connections, acks=all"
