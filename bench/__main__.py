@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -40,6 +41,9 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="parklink-bench-") as tmp:
         print("starting a throw-away Kafka for the benchmarks ...", file=sys.stderr, flush=True)
         with ephemeral_kafka(Path(tmp) / "state", free_port_pair()) as bootstrap:
+            # The benchmarks make fresh subjects (a topic prefix each): like `parklink schemas
+            # register`, they and the parts they start act as the registry's writer.
+            os.environ["PARKLINK_REGISTRY_USER"] = "writer"
             ctx = BenchContext(bootstrap=bootstrap, workdir=Path(tmp))
             for name in chosen:
                 print(f"running {name} ...", file=sys.stderr, flush=True)

@@ -54,42 +54,60 @@ def party_problem(event: ParkEvent) -> Problem | None:
     """The party rule `event` breaks, judged by its own source_park; None if it keeps them."""
     src = event.source_park
     if isinstance(event, OrderEvent):
-        if src not in (event.buyer_park, event.supplier_park):
-            return Problem(
-                Rule.ORDER_PARTY,
-                "source_park",
-                f"{src} is neither the buyer ({event.buyer_park}) nor the supplier "
-                f"({event.supplier_park}) of order {event.order_id}",
-            )
-        if event.buyer_park != event.supplier_park:
-            if event.status in BUYER_STATUSES and src != event.buyer_park:
-                return Problem(
-                    Rule.ORDER_SIDE,
-                    "status",
-                    f"only the buyer ({event.buyer_park}) may say an order is {event.status}",
-                )
-            if event.status in SUPPLIER_STATUSES and src != event.supplier_park:
-                return Problem(
-                    Rule.ORDER_SIDE,
-                    "status",
-                    f"only the supplier ({event.supplier_park}) may say an order is {event.status}",
-                )
-        return None
+        return order_problem(
+            src, event.buyer_park, event.supplier_park, event.status, event.order_id
+        )
     if isinstance(event, ShipmentEvent):
-        if src not in (event.origin_park, event.destination_park):
+        return shipment_problem(src, event.origin_park, event.destination_park, event.shipment_id)
+    if isinstance(event, CapacityEvent):
+        return capacity_problem(src, event.park_id)
+    return None
+
+
+def order_problem(
+    src: str, buyer: str, supplier: str, status: str, order_id: str
+) -> Problem | None:
+    """The party rules of an order event, on its field values (`status` as its text)."""
+    if src not in (buyer, supplier):
+        return Problem(
+            Rule.ORDER_PARTY,
+            "source_park",
+            f"{src} is neither the buyer ({buyer}) nor the supplier ({supplier}) of order "
+            f"{order_id}",
+        )
+    if buyer != supplier:
+        if status in BUYER_STATUSES and src != buyer:
             return Problem(
-                Rule.SHIPMENT_PARTY,
-                "source_park",
-                f"{src} is neither the origin ({event.origin_park}) nor the destination "
-                f"({event.destination_park}) of shipment {event.shipment_id}",
+                Rule.ORDER_SIDE, "status", f"only the buyer ({buyer}) may say an order is {status}"
             )
-        return None
-    if isinstance(event, CapacityEvent) and event.park_id != src:
+        if status in SUPPLIER_STATUSES and src != supplier:
+            return Problem(
+                Rule.ORDER_SIDE,
+                "status",
+                f"only the supplier ({supplier}) may say an order is {status}",
+            )
+    return None
+
+
+def shipment_problem(src: str, origin: str, destination: str, shipment_id: str) -> Problem | None:
+    """The party rule of a shipment event, on its field values."""
+    if src not in (origin, destination):
+        return Problem(
+            Rule.SHIPMENT_PARTY,
+            "source_park",
+            f"{src} is neither the origin ({origin}) nor the destination ({destination}) of "
+            f"shipment {shipment_id}",
+        )
+    return None
+
+
+def capacity_problem(src: str, park_id: str) -> Problem | None:
+    """The party rule of a capacity event, on its field values."""
+    if park_id != src:
         return Problem(
             Rule.CAPACITY_OWN,
             "park_id",
-            f"park_id {event.park_id} is not source_park {src}: a park declares only its own "
-            "capacity",
+            f"park_id {park_id} is not source_park {src}: a park declares only its own capacity",
         )
     return None
 

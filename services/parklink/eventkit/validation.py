@@ -6,17 +6,42 @@ field path inside it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter, ValidationError
 
 from parklink.eventkit.bounds import TimeBounds, check_event_times
-from parklink.eventkit.contracts import PARK_EVENT_MODELS, ParkEvent
+from parklink.eventkit.contracts import (
+    CATEGORY_PATTERN,
+    CORRIDOR_PATTERN,
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_AMOUNT,
+    MAX_ID_LENGTH,
+    MAX_MEASURE,
+    MAX_ORDER_IDS,
+    MAX_REASON_LENGTH,
+    MAX_TEXT_LENGTH,
+    MAX_UNIT_LENGTH,
+    MIN_MEASURE,
+    PARK_EVENT_MODELS,
+    PARK_ID_PATTERN,
+    CapacityEvent,
+    OrderEvent,
+    OrderStatus,
+    ParkEvent,
+    ShipmentEvent,
+    ShipmentStatus,
+    TransportMode,
+    _uuid_text,
+    capacity_key,
+)
 from parklink.eventkit.errors import MAX_DETAILS, EventRejected, UnknownKind
-from parklink.eventkit.parties import check_own_park, check_parties
+from parklink.eventkit.parties import check_own_park, check_parties, order_problem, shipment_problem
 
 KINDS = tuple(PARK_EVENT_MODELS)
 
@@ -100,3 +125,321 @@ def admit_events(
 
 def _message(msg: str) -> str:
     return msg.removeprefix("Value error, ")
+
+
+# -- the fast lane -----------------------------------------------------------------------------
+# Validating a dict into a model costs more than encoding and producing it. Most batches are
+# fine, so the SDK first runs a plain check of the dicts against the same bounds: it takes a
+# batch only when every item is certainly admitted and gives the items as their Avro values.
+# At the least doubt (another type, a format the contract's parser would read but this check
+# does not, any broken rule) it answers None and `admit` judges the batch, so refusals and
+# their messages are always those of `admit`. A property test holds the two to the same
+# verdicts and the same records.
+
+PlainRecord = dict[str, Any]
+"""An event as its Avro values: timestamps as epoch milliseconds, dates as epoch days, enums
+and nested records as their text and dicts."""
+
+
+class Plain(NamedTuple):
+    key: str
+    event_id: str
+    record: PlainRecord
+
+
+class _Doubt(Exception):
+    """Not certainly admitted: leave the batch to `admit`."""
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+_PARK = re.compile(PARK_ID_PATTERN)
+_CATEGORY = re.compile(CATEGORY_PATTERN)
+_CORRIDOR = re.compile(CORRIDOR_PATTERN)
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_IDENT = re.compile(rf"[\x21-\x7b\x7d\x7e]{{1,{MAX_ID_LENGTH}}}")
+"""Printable ASCII without space and `|`: a subset of the contract's ids (others: `admit`)."""
+_STAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ORDER_STATUSES = frozenset(OrderStatus)
+_SHIPMENT_STATUSES = frozenset(ShipmentStatus)
+_MODES = frozenset(TransportMode)
+
+
+def _str(value: Any) -> str:
+    if type(value) is not str:
+        raise _Doubt
+    return value
+
+
+class _Known:
+    """A check of strings from a small set (park ids, categories, units ...) that come again
+    and again: one found good is remembered (up to a bound), a set lookup costs less than the
+    check."""
+
+    def __init__(self, check: Callable[[str], bool]) -> None:
+        self._check = check
+        self._good: set[str] = set()
+
+    def __call__(self, value: Any) -> str:
+        if type(value) is not str:
+            raise _Doubt
+        if value not in self._good:
+            if not self._check(value):
+                raise _Doubt
+            if len(self._good) < KNOWN_LIMIT:
+                self._good.add(value)
+        return value
+
+
+KNOWN_LIMIT = 10_000
+
+
+def _matches(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda value: pattern.fullmatch(value) is not None
+
+
+def _printable_ascii(longest: int, shortest: int = 1) -> Callable[[str], bool]:
+    """Of a length within the bounds, and printable ASCII (so without control characters);
+    other texts are left to `admit`."""
+    return lambda v: shortest <= len(v) <= longest and v.isascii() and v.isprintable()
+
+
+_park = _Known(_matches(_PARK))
+_category = _Known(_matches(_CATEGORY))
+_currency = _Known(_matches(_CURRENCY))
+_corridor = _Known(lambda v: len(v) <= 64 and _CORRIDOR.fullmatch(v) is not None)
+_sku = _Known(_printable_ascii(MAX_TEXT_LENGTH))
+_place = _Known(_printable_ascii(MAX_TEXT_LENGTH))
+_unit = _Known(_printable_ascii(MAX_UNIT_LENGTH))
+_reason = _Known(_printable_ascii(MAX_REASON_LENGTH, shortest=0))
+
+
+def _ident(value: Any) -> str:
+    if type(value) is not str or _IDENT.fullmatch(value) is None:
+        raise _Doubt
+    return value
+
+
+def _number(value: Any, low: float, high: float) -> float:
+    if type(value) is float:
+        if not low <= value <= high:  # False for NaN, and for infinities beyond the bounds
+            raise _Doubt
+        return value
+    if type(value) is int and low <= value <= high:
+        return float(value)
+    raise _Doubt
+
+
+def _measure_value(value: Any) -> float:
+    number = _number(value, 0.0, MAX_MEASURE)
+    if 0 < number < MIN_MEASURE:
+        raise _Doubt
+    return number
+
+
+def _millis(value: Any) -> int:
+    if type(value) is not str or _STAMP.fullmatch(value) is None:
+        raise _Doubt
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _Doubt from exc
+    if not FIRST_YEAR <= stamp.year <= LAST_YEAR:
+        raise _Doubt
+    return (stamp - _EPOCH) // _MS
+
+
+def _day(value: Any) -> date:
+    """A date of the contract's years; the few distinct due dates and weeks are remembered."""
+    if type(value) is not str:
+        raise _Doubt
+    day = _DAYS.get(value)
+    if day is None:
+        if _DAY.fullmatch(value) is None:
+            raise _Doubt
+        try:
+            day = date.fromisoformat(value)
+        except ValueError as exc:
+            raise _Doubt from exc
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise _Doubt
+        if len(_DAYS) < KNOWN_LIMIT:
+            _DAYS[value] = day
+    return day
+
+
+_DAYS: dict[str, date] = {}
+
+
+def _event_id(value: Any) -> str:
+    try:
+        return _uuid_text(_str(value))
+    except ValueError as exc:
+        raise _Doubt from exc
+
+
+def _fields(item: Any, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`item` if it is a dict without fields of other names. A required field that is missing
+    raises KeyError where the check reads it (every check reads all of them)."""
+    if type(item) is not dict:
+        raise _Doubt
+    count = len(required)
+    for name in optional:
+        if name in item:
+            count += 1
+    if len(item) != count:
+        raise _Doubt
+    return item
+
+
+def _fields_of(model: type[ParkEvent]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    fields = model.model_fields
+    required = tuple(n for n, f in fields.items() if f.is_required())
+    return required, tuple(n for n in fields if n not in required)
+
+
+_ORDER_FIELDS = _fields_of(OrderEvent)
+_SHIPMENT_FIELDS = _fields_of(ShipmentEvent)
+_CAPACITY_FIELDS = _fields_of(CapacityEvent)
+_MONEY_FIELDS = ("amount", "currency")
+_CHECKPOINT_FIELDS = ("name", "lat", "lon")
+
+
+def _order(item: Any, park: str) -> Plain:
+    d = _fields(item, *_ORDER_FIELDS)
+    _park(d["source_park"])
+    status = d["status"]
+    if type(status) is not str or status not in _ORDER_STATUSES:
+        raise _Doubt
+    order_id = _ident(d["order_id"])
+    buyer, supplier = _park(d["buyer_park"]), _park(d["supplier_park"])
+    if d["source_park"] != park or order_problem(park, buyer, supplier, status, order_id):
+        raise _Doubt
+    value = d.get("value")
+    if value is not None:
+        money = _fields(value, _MONEY_FIELDS)
+        amount = _number(money["amount"], 0.0, MAX_AMOUNT)
+        value = {"amount": amount, "currency": _currency(money["currency"])}
+    category = _category(d["category"])
+    event_id = _event_id(d["event_id"])
+    record = {
+        "event_id": event_id,
+        "event_time": _millis(d["event_time"]),
+        "source_park": park,
+        "order_id": order_id,
+        "status": status,
+        "buyer_park": buyer,
+        "supplier_park": supplier,
+        "sku": _sku(d["sku"]),
+        "category": category,
+        "quantity": _measure_value(d["quantity"]),
+        "unit": _unit(d["unit"]),
+        "due_date": _day(d["due_date"]).toordinal() - _EPOCH_DAY,
+        "value": value,
+    }
+    return Plain(order_id, event_id, record)
+
+
+def _shipment(item: Any, park: str) -> Plain:
+    d = _fields(item, *_SHIPMENT_FIELDS)
+    _park(d["source_park"])
+    shipment_id = _ident(d["shipment_id"])
+    origin, destination = _park(d["origin_park"]), _park(d["destination_park"])
+    if d["source_park"] != park or shipment_problem(park, origin, destination, shipment_id):
+        raise _Doubt
+    status, mode = d["status"], d["mode"]
+    if type(status) is not str or status not in _SHIPMENT_STATUSES:
+        raise _Doubt
+    if type(mode) is not str or mode not in _MODES:
+        raise _Doubt
+    order_ids = d["order_ids"]
+    if type(order_ids) is not list or len(order_ids) > MAX_ORDER_IDS:
+        raise _Doubt
+    corridor = _corridor(d["corridor"])
+    checkpoint = d.get("checkpoint")
+    if checkpoint is not None:
+        point = _fields(checkpoint, _CHECKPOINT_FIELDS)
+        checkpoint = {
+            "name": _place(point["name"]),
+            "lat": _number(point["lat"], -90.0, 90.0),
+            "lon": _number(point["lon"], -180.0, 180.0),
+        }
+    estimated = d.get("estimated_arrival")
+    event_id = _event_id(d["event_id"])
+    record = {
+        "event_id": event_id,
+        "event_time": _millis(d["event_time"]),
+        "source_park": park,
+        "shipment_id": shipment_id,
+        "order_ids": [_ident(o) for o in order_ids],
+        "status": status,
+        "mode": mode,
+        "origin_park": origin,
+        "destination_park": destination,
+        "corridor": corridor,
+        "checkpoint": checkpoint,
+        "planned_arrival": _millis(d["planned_arrival"]),
+        "estimated_arrival": None if estimated is None else _millis(estimated),
+    }
+    return Plain(shipment_id, event_id, record)
+
+
+def _capacity(item: Any, park: str) -> Plain:
+    d = _fields(item, *_CAPACITY_FIELDS)
+    _park(d["source_park"])
+    if d["source_park"] != park or d["park_id"] != park:
+        raise _Doubt
+    category = _category(d["category"])
+    week = _day(d["week_start"])
+    if week.isoweekday() != 1:
+        raise _Doubt
+    actual = _measure_value(d["actual_capacity"])
+    maximum = d.get("maximum_capacity")
+    if maximum is not None:
+        maximum = _measure_value(maximum)
+        if maximum < actual:
+            raise _Doubt
+    reason = d.get("reason")
+    if reason is not None:
+        reason = _reason(reason)
+    event_id = _event_id(d["event_id"])
+    record = {
+        "event_id": event_id,
+        "event_time": _millis(d["event_time"]),
+        "source_park": park,
+        "park_id": park,
+        "category": category,
+        "week_start": week.toordinal() - _EPOCH_DAY,
+        "actual_capacity": actual,
+        "maximum_capacity": maximum,
+        "unit": _unit(d["unit"]),
+        "reason": reason,
+    }
+    return Plain(capacity_key(park, category, week), event_id, record)
+
+
+_PLAIN_CHECKS = {"orders": _order, "shipments": _shipment, "capacity": _capacity}
+
+
+def admit_plain(
+    kind: str, items: list[Any], park: str, now: datetime, bounds: TimeBounds
+) -> list[Plain] | None:
+    """The items as plain records, if every one is certainly admitted by `admit`; None when
+    `admit` must judge them (and give the refusal, if there is one)."""
+    check = _PLAIN_CHECKS.get(kind)
+    if check is None or not items:
+        return None
+    earliest = -((_EPOCH - (now - bounds.horizon)) // _MS)  # rounded up, as latest is down
+    latest = (now + bounds.skew - _EPOCH) // _MS
+    try:
+        plain = [check(item, park) for item in items]
+    except (_Doubt, KeyError, TypeError):
+        return None
+    for p in plain:
+        if not earliest <= p.record["event_time"] <= latest:
+            return None
+    return plain

@@ -14,7 +14,10 @@ event_time at most 10 minutes ahead and 30 days old; docs/bounds.md).
         pub.flush()                        # waits for acks=all; DeliveryFailed if not
 
 Records are batched by the producer (linger/batch size); `publish` only validates, encodes and
-hands the record over. `flush()` is the point where delivery is known: it returns how many
+hands the record over. A batch of dicts is first checked as plain dicts against the contract's
+bounds and written straight from them (`admit_plain`, `EventEncoder.encode_plain`); when the
+check has the least doubt the batch is judged like the gateway judges it, so refusals are the
+same either way. `flush()` is the point where delivery is known: it returns how many
 records were acknowledged since the last flush and raises DeliveryFailed naming the event ids
 Kafka did not take. Leaving the `with` block flushes and closes."""
 
@@ -30,6 +33,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
+from kafka.future import Future
 
 from parklink.eventkit import access
 from parklink.eventkit.bounds import TimeBounds
@@ -41,11 +45,13 @@ from parklink.eventkit.errors import DeliveryFailed, PublishError
 from parklink.eventkit.parties import check_own_park
 from parklink.eventkit.registry_client import RegistryClient, RegistryError
 from parklink.eventkit.serde import SchemaSource
-from parklink.eventkit.validation import admit_events, validate_batch
+from parklink.eventkit.validation import Plain, admit_events, admit_plain, validate_batch
 
 log = logging.getLogger(__name__)
 
 Event = ParkEvent | Mapping[str, Any]
+PENDING_LIMIT = 100_000
+"""Handed-over records kept track of before the acknowledged ones are let go."""
 
 
 class Publisher:
@@ -90,7 +96,8 @@ class Publisher:
             servers, delivery_timeout_ms=int(delivery_timeout_s * 1000), **producer_overrides
         )
         self._lock = threading.Lock()
-        self._failed: list[tuple[str, Exception]] = []
+        self._handed: list[tuple[Future, str]] = []
+        self._pending_limit = PENDING_LIMIT
         self._sent = 0
         self._closed = False
 
@@ -102,16 +109,35 @@ class Publisher:
     def publish_many(self, events: Iterable[Event], kind: str | None = None) -> list[str]:
         """Validate all the events first (all or nothing), then hand them over in order.
         Dicts need `kind` (orders, shipments, capacity); models carry their own."""
-        models = self._validate(list(events), kind)
-        if self._closed:
-            raise PublishError("the publisher is closed")
-        ids = []
-        for event in models:
-            self._send(event)
-            ids.append(event.event_id)
+        items = list(events)
+        plain = None
+        if kind is not None and all(type(e) is dict for e in items):
+            plain = admit_plain(kind, items, self.park_id, self._clock(), self._bounds)
+        handed: list[tuple[Future, str]] = []
+        try:
+            if kind is None or plain is None:
+                models = self._validate(items, kind)
+                if self._closed:
+                    raise PublishError("the publisher is closed")
+                for event in models:
+                    self._send(event, handed)
+            else:
+                if self._closed:
+                    raise PublishError("the publisher is closed")
+                self._send_plain(kind, plain, handed)
+        finally:
+            self._track(handed)
+        return [event_id for _, event_id in handed]
+
+    def _track(self, handed: list[tuple[Future, str]]) -> None:
+        """Keep the records' futures until a flush looks at them (cheaper than a callback on
+        every record); the acknowledged ones are let go now and then."""
         with self._lock:
-            self._sent += len(models)
-        return ids
+            self._sent += len(handed)
+            self._handed.extend(handed)
+            if len(self._handed) > self._pending_limit:
+                self._handed = [(f, e) for f, e in self._handed if not f.succeeded()]
+                self._pending_limit = max(PENDING_LIMIT, 2 * len(self._handed))
 
     def _validate(self, events: list[Event], kind: str | None) -> list[ParkEvent]:
         docs = [e for e in events if not isinstance(e, ParkEvent)]
@@ -124,25 +150,40 @@ class Publisher:
             models = [e if isinstance(e, ParkEvent) else next(validated) for e in events]
         return admit_events(models, self.park_id, self._clock(), self._bounds)
 
-    def _send(self, event: ParkEvent) -> None:
+    def _send(self, event: ParkEvent, handed: list[tuple[Future, str]]) -> None:
         try:
             key, value, topic = self._encoder.encode_for(event)
         except RegistryError as exc:
             raise DeliveryFailed(f"cannot frame the event: {exc}", [event.event_id]) from exc
         if self._ingress is not None:
             topic = self._ingress[type(event)]
-        try:
-            future = self._producer.send(topic, key=key, value=value)
-        except KafkaError as exc:
-            raise DeliveryFailed(
-                f"Kafka did not take event {event.event_id}: {exc}", [event.event_id]
-            ) from exc
-        future.add_errback(self._on_failure, event.event_id)
+        self._hand_over(topic, key, value, event.event_id, handed)
 
-    def _on_failure(self, event_id: str, exc: Exception) -> None:
-        log.warning("event %s not delivered: %s", event_id, exc)
-        with self._lock:
-            self._failed.append((event_id, exc))
+    def _send_plain(self, kind: str, events: list[Plain], handed: list[tuple[Future, str]]) -> None:
+        """Events that `admit_plain` took: encoded in one go, then handed over in order."""
+        try:
+            records = self._encoder.encode_plain(kind, events)
+        except RegistryError as exc:
+            raise DeliveryFailed(f"cannot frame the events: {exc}", [events[0].event_id]) from exc
+        topic = self._encoder.topic(kind)
+        if self._ingress is not None:
+            topic = self._ingress[PARK_EVENT_MODELS[kind]]
+        send = self._producer.send
+        for (key, value), event in zip(records, events, strict=True):
+            try:
+                handed.append((send(topic, key=key, value=value), event.event_id))
+            except KafkaError as exc:
+                raise DeliveryFailed(
+                    f"Kafka did not take event {event.event_id}: {exc}", [event.event_id]
+                ) from exc
+
+    def _hand_over(
+        self, topic: str, key: bytes, value: bytes, event_id: str, handed: list[tuple[Future, str]]
+    ) -> None:
+        try:
+            handed.append((self._producer.send(topic, key=key, value=value), event_id))
+        except KafkaError as exc:
+            raise DeliveryFailed(f"Kafka did not take event {event_id}: {exc}", [event_id]) from exc
 
     # -- delivery -----------------------------------------------------------------------------
     def flush(self, timeout_s: float | None = None) -> int:
@@ -154,8 +195,15 @@ class Publisher:
         except KafkaError as exc:
             raise DeliveryFailed(f"records not acknowledged within {timeout:.0f}s: {exc}") from exc
         with self._lock:
-            sent, failed = self._sent, self._failed
-            self._sent, self._failed = 0, []
+            handed = self._handed
+            # A record handed over while this flush ran may still be in flight: the next
+            # flush looks at it.
+            self._handed = [(f, e) for f, e in handed if not f.is_done]
+            sent = self._sent - len(self._handed)
+            self._sent = len(self._handed)
+        failed = [(e, f.exception) for f, e in handed if f.failed()]
+        for event_id, error in failed:
+            log.warning("event %s not delivered: %s", event_id, error)
         if failed:
             first = failed[0][1]
             raise DeliveryFailed(

@@ -17,6 +17,8 @@ import factories
 import httpx
 import pytest
 from conftest import run_parklink, service_env, start_service, stop_service
+from integration.detector.conftest import Network
+from integration.gateway.conftest import issue_park_token, running_gateway
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import (
     ACLFilter,
@@ -33,7 +35,7 @@ from pydantic import SecretStr
 from parklink.eventkit import access, bus, credentials
 from parklink.eventkit.bus import ClientSecurity, client_security
 from parklink.eventkit.catalog import load_catalog
-from parklink.eventkit.contracts import OrderEvent
+from parklink.eventkit.contracts import DisruptionAlert, OrderEvent, ShipmentEvent, now_utc
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.registry_client import RegistryClient
@@ -325,3 +327,104 @@ def test_a_park_publishes_with_the_sdk_through_its_ingress(alliance: Alliance) -
     report("park A publishes with the SDK, ingress=True", f"relayed to {orders}")
     assert [r.key for r in records][-1] == b"PO-SDK"  # type: ignore[attr-defined]
     assert alliance.end(orders) == before + 1
+
+
+def test_park_b_naming_itself_a_party_of_a_shipment_of_a_changes_nothing(
+    kafka_bootstrap: str, registry_url: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    """The gateway has no state: B's claim to be a party of A's shipment passes its checks.
+    The detector, which bound the shipment's parties at its first event, sets it aside."""
+    network = Network(kafka_bootstrap, topic_prefix, registry_url, tmp_path)
+    state = tmp_path / "gateway-state"
+    state.mkdir()
+    own = service_env("gateway", access.Names(prefix=topic_prefix), kafka_bootstrap)
+    try:
+        worker = network.start()
+        with running_gateway(kafka_bootstrap, registry_url, topic_prefix, state, **own) as (
+            gateway,
+            _,
+        ):
+            tokens = {PARK_A: gateway.token, PARK_B: issue_park_token(state, PARK_B)}
+
+            def post(park: str, event: ShipmentEvent) -> httpx.Response:
+                return httpx.post(
+                    f"{gateway.url}/v1/events/shipments",
+                    json=event.to_json(),
+                    headers={"Authorization": f"Bearer {tokens[park]}"},
+                    timeout=30,
+                )
+
+            def alerts_of_a() -> list[DisruptionAlert]:
+                return [a for a in network.alerts() if a.alert_id == "SHIPMENT_DELAY|SH-A-1"]
+
+            # A's shipment from a third park to A, 36 h late: a delay alert fires.
+            a_own = {
+                "shipment_id": "SH-A-1",
+                "order_ids": ["PO-A-1"],
+                "source_park": PARK_A,
+                "origin_park": "UZ-TAS-NAVOI",
+                "destination_park": PARK_A,
+            }
+            assert post(PARK_A, factories.shipment(**a_own, event_time=_now())).status_code == 202
+            network.wait_for(lambda: bool(alerts_of_a()), "A's delay alert")
+            before = alerts_of_a()
+            assert [a.status.value for a in before] == ["FIRING"]
+            dlq_before = len(network.read("dlq"))
+
+            # B claims to be the shipment's origin and says it is delivered.
+            forged = factories.shipment(
+                **{**a_own, "source_park": PARK_B, "origin_park": PARK_B},
+                status="DELIVERED",
+                estimated_arrival=None,
+                event_time=_now(),
+            )
+            answer = post(PARK_B, forged)
+            report(
+                "park B posts A's shipment SH-A-1 to the gateway as B -> A, DELIVERED",
+                f"gateway {answer.status_code} {answer.text}",
+            )
+            assert answer.status_code == 202, answer.text
+            network.wait_for(
+                lambda: len(network.read("dlq")) > dlq_before, "the forged event's dead letter"
+            )
+            dead = network.read("dlq")[-1]
+            headers = dict(dead.headers)
+            report(
+                "the detector reads B's event",
+                f"dead-lettered: error={headers['error'].decode()} "
+                f"({headers['error_message'].decode()})",
+            )
+            assert headers["error"] == b"party-mismatch"
+            assert dead.key == b"SH-A-1"
+            after = alerts_of_a()
+            report(
+                "A's delay alert SHIPMENT_DELAY|SH-A-1, every transition",
+                f"before {_brief(before)}, after {_brief(after)}",
+            )
+            assert after == before
+            scraped = httpx.get(f"{worker.url}/metrics").text
+            assert (
+                f'parklink_detector_refused_total{{park="{PARK_B}",reason="party-mismatch"}} 1.0'
+                in scraped
+            )
+
+            # Control: the same news from a party of the shipment does resolve the alert, so
+            # the forged event would have changed it had it been admitted.
+            delivered = factories.shipment(
+                **a_own, status="DELIVERED", estimated_arrival=None, event_time=_now()
+            )
+            assert post(PARK_A, delivered).status_code == 202
+            network.wait_for(
+                lambda: alerts_of_a()[-1].status.value == "RESOLVED", "A's alert to resolve"
+            )
+            report("park A posts SH-A-1 DELIVERED (control)", f"alert now {_brief(alerts_of_a())}")
+    finally:
+        network.close()
+
+
+def _brief(alerts: list[DisruptionAlert]) -> list[str]:
+    return [f"{a.status.value} {a.severity.value}: {a.summary}" for a in alerts]
+
+
+def _now() -> str:
+    return now_utc().isoformat()
