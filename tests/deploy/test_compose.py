@@ -133,11 +133,13 @@ def test_start_order_waits_for_the_whole_cluster(resolved: dict[str, Any]) -> No
 def test_the_console_and_tokens_use_postgresql(resolved: dict[str, Any]) -> None:
     services = resolved["services"]
     for name in ("gateway", "console"):
-        url = services[name]["environment"]["PARKLINK_DATABASE_URL"]
-        assert url.startswith("postgresql://parklink:test-postgres@postgres:5432/"), name
+        for setting in ("PARKLINK_DATABASE_URL", "PARKLINK_TOKENS_DATABASE_URL"):
+            url = services[name]["environment"][setting]
+            assert url.startswith("postgresql://parklink:test-postgres@postgres:5432/"), name
         assert not services[name].get("volumes"), f"{name} shares no volume"
     for name in ("registry", "detector"):
         assert "PARKLINK_DATABASE_URL" not in services[name]["environment"], name
+        assert "PARKLINK_TOKENS_DATABASE_URL" not in services[name]["environment"], name
 
 
 def test_compose_config_rejects_a_misspelt_key(tmp_path: Path) -> None:

@@ -201,3 +201,18 @@ def test_metrics_need_the_token_and_the_detector_port_admits_only_monitoring() -
             "type": "Bearer",
             "credentials": {"name": "parklink-metrics", "key": "token"},
         }
+
+
+def test_gateways_and_consoles_share_the_token_store_in_postgresql() -> None:
+    docs = documents(K8S / "parklink.yaml")
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    for part in ("registry", "gateway", "detector", "console"):
+        (container,) = deployments[f"parklink-{part}"]["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        if part in ("gateway", "console"):
+            assert env["PARKLINK_TOKENS_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+                "name": "parklink-postgres",
+                "key": "url",
+            }, part
+        else:
+            assert "PARKLINK_TOKENS_DATABASE_URL" not in env, part

@@ -1,5 +1,6 @@
 """`parklink token issue|revoke|list`: bearer tokens of parks (gateway), operators, park
-operators and viewers (console), kept as salted hashes in PARKLINK_STATE_DIR/tokens.db."""
+operators and viewers (console), kept as salted hashes in PARKLINK_STATE_DIR/tokens.db or in
+the database of PARKLINK_TOKENS_DATABASE_URL."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def register(subparsers: Any) -> None:
         description="Bearer tokens for parks (the gateway) and for the console: alliance "
         "operators (every alert), park operators (one park's alerts) and viewers (read only). "
         "A token is printed once when issued; only a salted hash is kept in "
-        "PARKLINK_STATE_DIR/tokens.db. Tokens expire (default 90 days) unless issued with "
+        "PARKLINK_STATE_DIR/tokens.db (or PARKLINK_TOKENS_DATABASE_URL's database). "
+        "Tokens expire (default 90 days) unless issued with "
         "`--ttl never`.",
     )
     sub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
@@ -55,7 +57,7 @@ def register(subparsers: Any) -> None:
 
 
 def _store() -> TokenStore:
-    return TokenStore.in_state_dir(load_settings(Settings).state_dir)
+    return TokenStore.from_settings(load_settings(Settings))
 
 
 TTL_UNITS = {"d": "days", "h": "hours", "m": "minutes"}

@@ -25,15 +25,15 @@ from parklink.console.routes import routers
 from parklink.console.runtime import ConsoleMetrics, Runtime
 from parklink.console.sealing import SecretBox
 from parklink.console.storage import AlertStore
-from parklink.console.storage.schema import sqlite_path
 from parklink.console.targets import Resolver, system_resolver
 from parklink.console.webhooks import Dispatcher
 from parklink.eventkit import service
 from parklink.eventkit.catalog import load_catalog
+from parklink.eventkit.database import make_private
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.lag import LagMetric, in_topics
 from parklink.eventkit.metrics import new_registry
-from parklink.eventkit.private_files import private_dir, private_sqlite
+from parklink.eventkit.private_files import private_dir
 from parklink.eventkit.registry_client import RegistryClient, RegistryError
 from parklink.eventkit.tokens import TokenStore
 from parklink.eventkit.web import install_http_metrics, ops_router
@@ -49,10 +49,7 @@ def open_store(settings: ConsoleSettings) -> AlertStore:
     private_dir(settings.state_dir)
     box = SecretBox.from_settings(settings.webhook_secret_key, settings.state_dir)
     url = settings.database()
-    path = sqlite_path(url)
-    if path is not None:
-        private_dir(path.parent)
-        private_sqlite(path)
+    make_private(url)
     try:
         return AlertStore.open(url, box)
     except (SQLAlchemyError, ValueError, ImportError) as exc:
@@ -70,7 +67,7 @@ def create_app(
     `resolver` finds webhook hosts' addresses and `transport` carries deliveries (tests pass
     stubs so that nothing leaves the machine)."""
     store = open_store(settings)
-    tokens = TokenStore.in_state_dir(settings.state_dir)
+    tokens = TokenStore.from_settings(settings)
     console_metrics = ConsoleMetrics.create(new_registry("console"))
     hub = Hub(console_metrics.sse_clients)
     runtime = Runtime(settings, store, tokens, console_metrics, hub, resolver)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 
 from parklink.console.targets import AllowEntry, parse_allow_list
+from parklink.eventkit.database import engine_url, sqlite_url
 from parklink.eventkit.settings import Settings
 
 
@@ -54,9 +55,5 @@ class ConsoleSettings(Settings):
     def database(self) -> str:
         """The SQLAlchemy URL to open; PostgreSQL URLs get the psycopg 3 driver."""
         if self.database_url is None:
-            return f"sqlite:///{(self.state_dir / 'console.db').resolve()}"
-        url = self.database_url.get_secret_value()
-        for scheme in ("postgresql://", "postgres://"):
-            if url.startswith(scheme):
-                return "postgresql+psycopg://" + url[len(scheme) :]
-        return url
+            return sqlite_url(self.state_dir / "console.db")
+        return engine_url(self.database_url.get_secret_value())

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
         None, description="The registry's users and roles; default under the state dir."
     )
 
+    tokens_database_url: SecretStr | None = Field(
+        None,
+        description="Where the bearer tokens live when several gateways and consoles share "
+        "them: a SQLAlchemy URL such as postgresql://user:pw@host/db (the psycopg 3 driver is "
+        "used); default: SQLite tokens.db (0600) in the state dir.",
+    )
+
     metrics_token: SecretStr | None = Field(
         None,
         description="When set, /metrics needs `Authorization: Bearer <this token>` (what "

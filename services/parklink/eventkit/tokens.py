@@ -1,6 +1,8 @@
 """Bearer tokens for parks (gateway) and people and services of the console: alliance
 operators, park operators (one park's alerts) and viewers (read only). A token is shown once
-when issued; only a salted SHA-256 of its secret is stored (SQLite in the state dir, 0600).
+when issued; only a salted SHA-256 of its secret is stored: in SQLite in the state dir (0600)
+by default, or in PostgreSQL (PARKLINK_TOKENS_DATABASE_URL) when several gateways and
+consoles share their tokens.
 Tokens look like `plk_<id>_<secret>`: the id finds the row, the secret is compared in constant
 time. Every token expires unless issued explicitly without an expiry; the store notes when
 each was last used, and every issue and revocation in its audit table."""
@@ -8,21 +10,42 @@ each was last used, and every issue and revocation in its audit table."""
 from __future__ import annotations
 
 import builtins
-import contextlib
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    insert,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from parklink.eventkit.database import (
+    engine_url,
+    make_private,
+    open_engine,
+    serialize_migration,
+    sqlite_url,
+)
 from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.private_files import private_dir, private_sqlite
+from parklink.eventkit.settings import Settings
 
 TOKEN_PREFIX = "plk"  # noqa: S105 (a marker, not a secret)
 DEFAULT_TTL = timedelta(days=90)
@@ -83,62 +106,93 @@ class TokenError(ParkLinkError):
     """No, malformed, unknown, expired or revoked token."""
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tokens (
-    token_id   TEXT PRIMARY KEY,
-    role       TEXT NOT NULL,
-    name       TEXT NOT NULL,
-    salt       BLOB NOT NULL,
-    digest     BLOB NOT NULL,
-    created_at REAL NOT NULL,
-    revoked_at REAL
-);
-CREATE TABLE IF NOT EXISTS token_audit (
-    id       INTEGER PRIMARY KEY AUTOINCREMENT,
-    at       REAL NOT NULL,
-    actor    TEXT NOT NULL,
-    action   TEXT NOT NULL,
-    token_id TEXT NOT NULL,
-    role     TEXT NOT NULL,
-    name     TEXT NOT NULL,
-    park     TEXT
-);
-"""
-# Columns added after the first release; a store created before gets them on open.
-_ADDED = {"park": "TEXT", "expires_at": "REAL", "last_used_at": "REAL"}
+_metadata = MetaData()
+_tokens = Table(
+    "tokens",
+    _metadata,
+    Column("token_id", Text, primary_key=True),
+    Column("role", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("salt", LargeBinary, nullable=False),
+    Column("digest", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+    Column("park", Text),
+    Column("expires_at", Float),
+    Column("last_used_at", Float),
+)
+_audit = Table(
+    "token_audit",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("token_id", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("park", Text),
+    sqlite_autoincrement=True,
+)
+_ADDED = ("park", "expires_at", "last_used_at")
+"""Columns added after the first release; a store created before gets them on open."""
+MIGRATION_LOCK = 0x504C4B544F4B454E  # pg_advisory_xact_lock key ("PLKTOKEN")
 
 
 def _digest(salt: bytes, secret: str) -> bytes:
     return hashlib.sha256(salt + secret.encode()).digest()
 
 
+def _migrate(conn: Connection) -> None:
+    serialize_migration(conn, MIGRATION_LOCK)  # replicas sharing a database start together
+    _metadata.create_all(conn, checkfirst=True)
+    have = {c["name"] for c in inspect(conn).get_columns(_tokens.name)}
+    quote = conn.dialect.identifier_preparer.quote
+    for name in _ADDED:
+        if name not in have:
+            kind = _tokens.c[name].type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {quote(_tokens.name)} ADD COLUMN {name} {kind}")
+
+
 class TokenStore:
     """Thread-safe; verified tokens are cached for `cache_s` seconds so a request does not
-    hit SQLite, and revocation takes effect within that time. Expiry is checked on every
-    call, cached or not."""
+    hit the database, and revocation takes effect within that time (in every process sharing
+    the database). Expiry is checked on every call, cached or not."""
 
-    def __init__(self, path: Path, cache_s: float = 2.0) -> None:
-        self.path = path
-        private_dir(path.parent)
-        private_sqlite(path)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-        have = {r[1] for r in self._db.execute("PRAGMA table_info(tokens)")}
-        for column, kind in _ADDED.items():
-            if column not in have:
-                self._db.execute(f"ALTER TABLE tokens ADD COLUMN {column} {kind}")
+    def __init__(self, engine: Engine, cache_s: float = 2.0) -> None:
+        """Takes over `engine` (closed with the store) and brings its tables up to date."""
+        self.engine = engine
+        with engine.begin() as conn:
+            _migrate(conn)
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._cache_s = cache_s
         self._touched: dict[str, float] = {}
 
     @classmethod
+    def open(cls, url: str, cache_s: float = 2.0) -> TokenStore:
+        """The store in the database at a SQLAlchemy URL (a SQLite file is kept 0600)."""
+        make_private(url)
+        engine = open_engine(url)
+        try:
+            return cls(engine, cache_s)
+        except (SQLAlchemyError, OSError) as exc:
+            engine.dispose()
+            raise ParkLinkError(f"cannot open the token database: {exc}") from exc
+
+    @classmethod
     def in_state_dir(cls, state_dir: Path) -> TokenStore:
-        return cls(state_dir / "tokens.db")
+        return cls.open(sqlite_url(state_dir / "tokens.db"))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenStore:
+        """PARKLINK_TOKENS_DATABASE_URL's database, else tokens.db in the state dir."""
+        if settings.tokens_database_url is None:
+            return cls.in_state_dir(settings.state_dir)
+        return cls.open(engine_url(settings.tokens_database_url.get_secret_value()))
 
     def close(self) -> None:
-        self._db.close()
+        self.engine.dispose()
 
     def issue(
         self,
@@ -159,72 +213,67 @@ class TokenStore:
         salt = secrets.token_bytes(16)
         now = time.time()
         expires = None if ttl is None else now + ttl.total_seconds()
-        with self._lock, self._transaction():
-            self._db.execute(
-                "INSERT INTO tokens (token_id, role, name, salt, digest, created_at, park, "
-                "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (token_id, role.value, name, salt, _digest(salt, secret), now, park, expires),
+        with self.engine.begin() as conn:  # the token and its audit line, or neither
+            conn.execute(
+                insert(_tokens).values(
+                    token_id=token_id,
+                    role=role.value,
+                    name=name,
+                    salt=salt,
+                    digest=_digest(salt, secret),
+                    created_at=now,
+                    park=park,
+                    expires_at=expires,
+                )
             )
-            self._audit(now, by, "token.issue", token_id, role, name, park)
+            _record(conn, now, by, "token.issue", token_id, role, name, park)
         return f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
     def revoke(self, token_id: str, by: str = "") -> bool:
+        """True when this call revoked the token; False when it is unknown or was revoked
+        already. Of two processes revoking one token at once, exactly one gets True and
+        writes the audit line: the conditional UPDATE takes the row's lock, and the other
+        re-checks `revoked_at` once that commits."""
         now = time.time()
-        with self._lock, self._transaction():
-            cur = self._db.execute(
-                "UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
-                (now, token_id),
-            )
-            row = self._db.execute(
-                "SELECT role, name, park FROM tokens WHERE token_id = ?", (token_id,)
-            ).fetchone()
-            if cur.rowcount == 1:
-                self._audit(now, by, "token.revoke", token_id, Role(row[0]), row[1], row[2])
-            self._cache = {k: v for k, v in self._cache.items() if v[1].token_id != token_id}
-        return cur.rowcount == 1
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
-    def _audit(
-        self,
-        at: float,
-        actor: str,
-        action: str,
-        token_id: str,
-        role: Role,
-        name: str,
-        park: str | None,
-    ) -> None:
-        self._db.execute(
-            "INSERT INTO token_audit (at, actor, action, token_id, role, name, park) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (at, actor or "unknown", action, token_id, role.value, name, park),
-        )
-
-    def list(self) -> list[TokenInfo]:
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                update(_tokens)
+                .where(_tokens.c.token_id == token_id, _tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+                .returning(_tokens.c.role, _tokens.c.name, _tokens.c.park)
+            ).first()
+            if row is not None:
+                _record(conn, now, by, "token.revoke", token_id, Role(row[0]), row[1], row[2])
         with self._lock:
-            rows = self._db.execute(
-                "SELECT token_id, role, name, park, created_at, expires_at, last_used_at, "
-                "revoked_at FROM tokens ORDER BY created_at"
-            ).fetchall()
+            self._cache = {k: v for k, v in self._cache.items() if v[1].token_id != token_id}
+        return row is not None
+
+    def list(self) -> builtins.list[TokenInfo]:
+        t = _tokens.c
+        query = select(
+            t.token_id,
+            t.role,
+            t.name,
+            t.park,
+            t.created_at,
+            t.expires_at,
+            t.last_used_at,
+            t.revoked_at,
+        ).order_by(t.created_at)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
         return [TokenInfo(r[0], Role(r[1]), *r[2:]) for r in rows]
 
     def changes(self, limit: int = 1000) -> builtins.list[TokenChange]:
         """The token audit trail, newest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT at, actor, action, token_id, role, name, park FROM token_audit "
-                "ORDER BY at DESC, id DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
+        a = _audit.c
+        query = (
+            select(a.at, a.actor, a.action, a.token_id, a.role, a.name, a.park)
+            .order_by(a.at.desc(), a.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
         return [TokenChange(r[0], r[1], r[2], r[3], Role(r[4]), r[5], r[6]) for r in rows]
 
     def verify(self, token: str | None, *, fresh: bool = False) -> Principal:
@@ -240,31 +289,57 @@ class TokenStore:
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
             raise TokenError("malformed token")
         token_id, secret = parts[1], parts[2]
-        with self._lock:
-            row = self._db.execute(
-                "SELECT role, name, salt, digest, revoked_at, park, expires_at "
-                "FROM tokens WHERE token_id = ?",
-                (token_id,),
-            ).fetchone()
-        if row is None or not hmac.compare_digest(_digest(row[2], secret), row[3]):
+        t = _tokens.c
+        query = select(t.role, t.name, t.salt, t.digest, t.revoked_at, t.park, t.expires_at).where(
+            t.token_id == token_id
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None or not hmac.compare_digest(_digest(bytes(row[2]), secret), bytes(row[3])):
             raise TokenError("unknown token")
         if row[4] is not None:
-            self._cache.pop(token, None)  # a fresh check found it revoked: so does the next
+            with self._lock:  # a fresh check found it revoked: so does the next
+                self._cache.pop(token, None)
             raise TokenError("revoked token")
         principal = _unexpired(Principal(token_id, Role(row[0]), row[1], row[5], row[6]))
-        self._cache[token] = (now, principal)
+        with self._lock:
+            self._cache[token] = (now, principal)
         self._touch(token_id)
         return principal
 
     def _touch(self, token_id: str) -> None:
         now = time.time()
-        if now - self._touched.get(token_id, 0.0) < LAST_USED_EVERY_S:
-            return
-        self._touched[token_id] = now
         with self._lock:
-            self._db.execute(
-                "UPDATE tokens SET last_used_at = ? WHERE token_id = ?", (now, token_id)
+            if now - self._touched.get(token_id, 0.0) < LAST_USED_EVERY_S:
+                return
+            self._touched[token_id] = now
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_tokens).where(_tokens.c.token_id == token_id).values(last_used_at=now)
             )
+
+
+def _record(
+    conn: Connection,
+    at: float,
+    actor: str,
+    action: str,
+    token_id: str,
+    role: Role,
+    name: str,
+    park: str | None,
+) -> None:
+    conn.execute(
+        insert(_audit).values(
+            at=at,
+            actor=actor or "unknown",
+            action=action,
+            token_id=token_id,
+            role=role.value,
+            name=name,
+            park=park,
+        )
+    )
 
 
 def _unexpired(principal: Principal) -> Principal:

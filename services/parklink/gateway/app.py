@@ -295,7 +295,7 @@ def build(settings: GatewaySettings) -> FastAPI:
     sink = KafkaSink(
         settings.bootstrap_servers, registry, encoder, settings.gateway_produce_timeout_s
     )
-    tokens = TokenStore.in_state_dir(settings.state_dir)
+    tokens = TokenStore.from_settings(settings)
     return create_app(settings, tokens, sink)
 
 

@@ -275,7 +275,7 @@ async def run(settings: SimulatorSettings, duration_s: float | None = None) -> S
         web: asyncio.Task[None] | None = None
         tokens: TokenStore | None = None
         if settings.simulator_port:
-            tokens = TokenStore.in_state_dir(settings.state_dir)
+            tokens = TokenStore.from_settings(settings)
             app = create_web(runner, sink, registry, tokens, settings.metrics_secret())
             web = asyncio.create_task(
                 service.serve_until(app, settings.simulator_host, settings.simulator_port, stop)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.settings import Settings, load_settings
 from parklink.eventkit.tokens import Role, TokenError, TokenStore
 
 DEMO_OPERATOR = "demo-operator"
@@ -53,7 +54,7 @@ def ensure(state_dir: Path, path: Path, parks: Iterable[str], operator: bool = F
     """Tokens for `parks` (and an operator): the saved ones that the token store still
     accepts, new ones for the rest. Saves the file when something was issued."""
     tokens = load(path)
-    store = TokenStore.in_state_dir(state_dir)
+    store = TokenStore.from_settings(load_settings(Settings, state_dir=state_dir))
     changed = False
     try:
         for park_id in parks:

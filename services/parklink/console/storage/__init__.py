@@ -12,9 +12,10 @@ from parklink.console.sealing import SecretBox
 from parklink.console.storage.alerts import Alerts, Applied, Incoming
 from parklink.console.storage.audit import AuditTrail
 from parklink.console.storage.events import EventLog, StreamEvent
-from parklink.console.storage.schema import migrate, open_engine
+from parklink.console.storage.schema import migrate
 from parklink.console.storage.silences import AcksAndSilences, Facts, silence_view
 from parklink.console.storage.webhooks import DELIVERED, FAILED, PENDING, DueDelivery, Webhooks
+from parklink.eventkit.database import open_engine
 
 __all__ = [
     "DELIVERED",

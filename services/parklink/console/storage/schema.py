@@ -4,11 +4,8 @@ one SQLAlchemy Core schema that runs on SQLite (default) and PostgreSQL."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -22,16 +19,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
     func,
     insert,
     inspect,
     select,
 )
-from sqlalchemy.engine import make_url
 
 from parklink.console.query import to_ms
+from parklink.eventkit.database import open_engine as open_engine  # the console's engine
+from parklink.eventkit.database import serialize_migration
 
 log = logging.getLogger(__name__)
 
@@ -215,39 +211,10 @@ MIGRATION_LOCK = 0x5041524B4C494E4B  # pg_advisory_xact_lock key ("PARKLINK")
 EVENTS_LOCK = 0x504C4B4556454E54  # ("PLKEVENT"): event ids commit in the order they are taken
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
-
-
-def open_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
-
-
 def migrate(engine: Engine) -> int:
     """Bring the schema to the latest version; returns that version."""
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Consoles sharing a database may start together: one migrates, the others wait
-            # (without the lock, both created schema_version and one failed).
-            conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+        serialize_migration(conn, MIGRATION_LOCK)  # consoles sharing a database
         schema_version.create(conn, checkfirst=True)
         current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
         for version in range(current + 1, len(MIGRATIONS) + 1):
