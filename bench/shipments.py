@@ -69,6 +69,9 @@ DRAIN_TIMEOUT_S = 900.0
 SETTLE_S = 1.0
 """The alerts topic is read until its end has not moved for this long."""
 
+HORIZON = SPAN + timedelta(days=2)
+"""The detector's event-time horizon for this bench (the backlog starts an hour before
+now - SPAN)."""
 GOAL_CPU_US = 60.0
 GOAL_FIRST_ALERT_S = 1.0
 
@@ -270,6 +273,9 @@ def parklink_peer(ctx: BenchContext, b: _Backlog) -> Peer:
             "PARKLINK_STATE_DIR": str(ctx.workdir),
             "PARKLINK_DETECTOR_GROUP": group,
             "PARKLINK_DETECTOR_PORT": str(port),
+            # The backlog spans more than the default 30-day horizon of event times; the
+            # peers judge every event, so ParkLink must too.
+            "PARKLINK_EVENT_TIME_HORIZON_S": str(int(HORIZON.total_seconds())),
         },
         group=group,
         internal=lambda t: t.startswith(own) and not t.endswith("-changelog"),
