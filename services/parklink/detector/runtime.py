@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import faust
 from faust.types import TP
 
-from parklink.detector import faustext
+from parklink.detector import faustext, guard
+from parklink.detector.guard import STAGE_ERROR, StagedOutputs, StagedTable
 from parklink.detector.ports import Message
 from parklink.detector.stages import Stages
 from parklink.detector.topology import TOPOLOGY, Stage, TableSpec
@@ -33,11 +34,12 @@ from parklink.eventkit.serde import InvalidRecord, SerdeError
 log = logging.getLogger(__name__)
 
 
-class FaustTable:
-    """A stage's view of one faust table: reads and writes go to the table's memory at
-    once; writes are collected for the changelog."""
+class FaustTable(StagedTable):
+    """A stage's view of one faust table: a committed write goes to the table's memory, and
+    is collected for the changelog (each key's last value once per batch, or every write)."""
 
     def __init__(self, spec: TableSpec, table: Any, changelog: str, codec: Any) -> None:
+        super().__init__(table.data)
         self.spec = spec
         self.table = table
         self.changelog = changelog
@@ -45,18 +47,16 @@ class FaustTable:
         self.writes: dict[str, tuple[Any, int]] = {}
         self.every: list[tuple[str, Any, int]] = []
 
-    def get(self, key: str) -> Any | None:
-        return self.table.data.get(key)
-
-    def put(self, key: str, value: Any, partition: int) -> None:
+    def _store(self, key: str, value: Any, partition: int) -> None:
         faustext.table_set(self.table, key, value, partition)
-        if self.spec.every_write:
-            self.every.append((key, value, partition))
-        else:
-            self.writes[key] = (value, partition)
 
-    def items(self) -> Iterable[tuple[str, Any]]:
-        return list(self.table.data.items())
+    def _logged(self, writes: list[tuple[str, Any, int]]) -> None:
+        if self.spec.every_write:
+            self.every += writes
+        else:
+            last = self.writes
+            for key, value, partition in writes:
+                last[key] = (value, partition)
 
     def drain(self) -> list[tuple[str, Any, int]]:
         out = self.every or [(k, v, p) for k, (v, p) in self.writes.items()]
@@ -73,7 +73,7 @@ class Output:
         self.codec = codec
 
 
-class FaustStageIO:
+class FaustStageIO(StagedOutputs):
     def __init__(
         self,
         app: faust.App,
@@ -83,6 +83,7 @@ class FaustStageIO:
         outputs: dict[str, Output],
         input_topic: str,
     ) -> None:
+        super().__init__(outputs, stage.name)
         self._app = app
         self.stage = stage
         self._stages = stages
@@ -90,8 +91,6 @@ class FaustStageIO:
         self.outputs = outputs
         self.input_topic = input_topic
         self.cache: dict[str, Any] = {}
-        self.outbox: dict[tuple[str, str], list[Any]] = {}
-        self.rejected: list[tuple[Message, str, str]] = []
 
     @property
     def stages(self) -> Stages:
@@ -103,20 +102,19 @@ class FaustStageIO:
     def table(self, name: str) -> FaustTable:
         return self.tables[name]
 
-    def send(self, output: str, key: str, item: Any) -> None:
-        if output not in self.outputs:
-            raise KeyError(f"stage {self.stage.name} does not send to {output}")
-        items = self.outbox.get((output, key))
-        if items is None:
-            self.outbox[output, key] = [item]
-        else:
-            items.append(item)
-
     def committed(self, partition: int) -> int | None:
         return faustext.committed_offset(self._app, TP(self.input_topic, partition))
 
-    def reject(self, msg: Message, reason: str, message: str) -> None:
-        self.rejected.append((msg, reason, message))
+    def commit(self) -> None:
+        for table in self.tables.values():
+            table.commit()
+        super().commit()
+
+    def rollback(self) -> None:
+        for table in self.tables.values():
+            table.rollback()
+        super().rollback()
+        self.cache.clear()
 
 
 class StageRunner:
@@ -165,6 +163,7 @@ class StageRunner:
                 )
                 await self.runtime.dead_letter(self.stage.input, r, problem.reason, str(problem))
                 continue
+            self._raw[partition, r.offset] = r
             out.append(item)
 
     async def run(self, parts: list[tuple[TP, Sequence[Any]]], generation: int) -> None:
@@ -180,13 +179,15 @@ class StageRunner:
         if self.events_in is not None:
             self.events_in.inc(count)
         io, app = self.io, self.runtime.app
-        if batch:
-            self.stage.handle(io, batch)
+        failed = guard.run(self.stage, io, batch) if batch else []
         for msg, reason, message in io.rejected:
             record = self._raw[msg.partition, msg.offset]
             await self.runtime.dead_letter(self.stage.input, record, reason, message)
             self.runtime.refused(msg.value, reason)
         io.rejected.clear()
+        for msg, message in failed:
+            record = self._raw[msg.partition, msg.offset]
+            await self.runtime.dead_letter(self.stage.input, record, STAGE_ERROR, message)
         self._raw.clear()
         pending: list[Any] = []
         for table in io.tables.values():
@@ -266,8 +267,8 @@ class Runtime:
         )
 
     async def dead_letter(self, role: str, record: Any, reason: str, message: str) -> None:
-        """Set a record aside with where it came from and why (undecodable, invalid, or
-        refused by the admission rules)."""
+        """Set a record aside with where it came from and why (undecodable, invalid,
+        refused by the admission rules, or a stage raised on it)."""
         headers = [
             ("topic", record.topic.encode()),
             ("partition", str(record.partition).encode()),

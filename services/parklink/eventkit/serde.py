@@ -198,7 +198,15 @@ class Deserializer(Generic[R]):
             return decode_body(writer, self._reader_for(schema_id, writer), body)
         except SerdeError as exc:
             raise type(exc)(str(exc), topic=topic, partition=partition, offset=offset) from exc
-        except (EOFError, ValueError, TypeError, IndexError, KeyError, struct.error) as exc:
+        except (
+            EOFError,
+            ValueError,
+            TypeError,
+            IndexError,
+            KeyError,
+            OverflowError,  # a timestamp-millis beyond the datetimes Python has
+            struct.error,
+        ) as exc:
             raise SchemaMismatch(
                 f"not a {self.model.schema_name} body: {type(exc).__name__}: {exc}",
                 topic=topic,
