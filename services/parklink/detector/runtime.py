@@ -15,7 +15,9 @@ they take as a repeat."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Sequence
 from typing import Any
@@ -29,9 +31,14 @@ from parklink.detector.ports import Message
 from parklink.detector.stages import Stages
 from parklink.detector.topology import TOPOLOGY, Stage, TableSpec
 from parklink.eventkit.contracts import DisruptionAlert
-from parklink.eventkit.serde import InvalidRecord, SerdeError
+from parklink.eventkit.serde import InvalidRecord, RegistryUnavailable, SerdeError
 
 log = logging.getLogger(__name__)
+
+REGISTRY_RETRY_FIRST_S = 0.5
+REGISTRY_RETRY_MAX_S = 10.0
+"""How long a stage waits between tries to decode a record while the schema registry cannot
+answer (the first wait, and the longest)."""
 
 
 class FaustTable(StagedTable):
@@ -141,12 +148,63 @@ class StageRunner:
         topic, partition = tp.topic, tp.partition
         for r in records:
             try:
-                event = deserialize(r.value, topic=topic, partition=partition, offset=r.offset)
+                try:
+                    event = deserialize(r.value, topic=topic, partition=partition, offset=r.offset)
+                except RegistryUnavailable as exc:
+                    event = await self._decode_once_the_registry_answers(tp, r, exc)
             except SerdeError as exc:
                 await self.runtime.dead_letter(self.stage.input, r, exc.reason, str(exc))
                 continue
             self._raw[partition, r.offset] = r
             out.append(Message("", event, partition, r.offset, r.timestamp))
+
+    async def _decode_once_the_registry_answers(
+        self, tp: TP, record: Any, problem: RegistryUnavailable
+    ) -> Any:
+        """Decode `record` once the registry can say what its schema id is: until then the
+        stage waits (jittered, exponentially longer, at most REGISTRY_RETRY_MAX_S apart),
+        with nothing of this batch acknowledged, so no commit moves past the record. A
+        record is set aside only when the registry answers that its id is unknown (or the
+        record turns out to be bad), never while it cannot answer. The retries run in a
+        thread: a registry that hangs must not hold up the worker's web endpoints."""
+        delay = REGISTRY_RETRY_FIRST_S
+        waited, attempts = 0.0, 0
+        while True:
+            attempts += 1
+            if attempts == 1 or attempts % 10 == 0:
+                log.warning(
+                    "stage %s waits for the schema registry (%d tries, %.0f s so far) before "
+                    "%s[%d]@%d: %s",
+                    self.stage.name,
+                    attempts,
+                    waited,
+                    tp.topic,
+                    tp.partition,
+                    record.offset,
+                    problem,
+                )
+            pause = random.uniform(delay / 2, delay)  # noqa: S311  (jitter, not a secret)
+            await asyncio.sleep(pause)
+            waited += pause
+            delay = min(delay * 2, REGISTRY_RETRY_MAX_S)
+            try:
+                event = await asyncio.to_thread(
+                    self.decoder.deserialize,
+                    record.value,
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    offset=record.offset,
+                )
+            except RegistryUnavailable as exc:
+                problem = exc
+                continue
+            log.info(
+                "stage %s: the schema registry answered after %.0f s (%d tries)",
+                self.stage.name,
+                waited,
+                attempts,
+            )
+            return event
 
     async def _decode_items(self, tp: TP, records: Sequence[Any], out: list[Message]) -> None:
         loads = self.decoder.loads
