@@ -19,7 +19,7 @@ from parklink.eventkit.contracts import ShipmentEvent
 from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.serde import Serializer
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(600)]  # a 60 s outage on a busy machine
 
 OUTAGE_S = 60
 SHIPMENTS = 12
