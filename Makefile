@@ -32,8 +32,12 @@ fmt: setup ## format and auto-fix with ruff
 	$(BIN)/ruff format services tests bench
 	$(BIN)/ruff check --fix services tests bench
 
-test: setup lint deploy-tools ## lint, then the whole suite against a real Kafka broker the tests start
-	$(BIN)/pytest tests
+# Two workers: most broker tests wait on Kafka, not on the CPU. Each worker starts its own
+# session broker; a test module (and the fault tier as a whole) stays on one worker.
+TEST_WORKERS ?= 2
+
+test: setup lint deploy-tools ## lint, then the whole suite against real Kafka brokers the tests start
+	$(BIN)/pytest tests -n $(TEST_WORKERS) --dist loadgroup
 
 deploy-tools: ## install the checkers of deploy/ once (compose, kubeconform, kube-score, hadolint, promtool)
 	@bash deploy/tools/install.sh

@@ -200,3 +200,15 @@ def run_parklink(
         timeout=timeout,
         check=False,
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n N --dist loadgroup` (what `make test` runs) a test module stays on one
+    worker (its module fixtures start once), and the fault tier, whose tests share one 3-node
+    cluster, stays together on one worker. Each worker has its own session broker."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            path = item.path.relative_to(Path(__file__).parent)
+            group = "fault" if path.parts[0] == "fault" else path.as_posix()
+            item.add_marker(pytest.mark.xdist_group(group))

@@ -43,8 +43,17 @@ if [ ! -f passwords.env ]; then
     printf '%s_PASSWORD=%s\n' "$name" "$(openssl rand -hex 24)"
   done >passwords.env
 fi
+# The token Prometheus sends to every service's /metrics (added to an older passwords.env too).
+if ! grep -q '^METRICS_TOKEN=' passwords.env; then
+  printf 'METRICS_TOKEN=%s\n' "$(openssl rand -hex 32)" >>passwords.env
+fi
+sed -n 's/^METRICS_TOKEN=//p' passwords.env | tr -d '\n' >metrics.token
 chmod 600 ./*
 chmod 644 ca.pem  # the CA certificate is public; every service reads it
 # apache/kafka runs as uid 1000; compose bind-mounts these files with their owner and mode.
-if [ "$(id -u)" -eq 0 ]; then chown 1000:1000 kafka-?.pem admin.pem admin.properties; fi
+# prom/prometheus runs as nobody (65534).
+if [ "$(id -u)" -eq 0 ]; then
+  chown 1000:1000 kafka-?.pem admin.pem admin.properties
+  chown 65534:65534 metrics.token
+fi
 echo "secrets in $dir"

@@ -23,6 +23,7 @@ PASSWORDS = (
     "TOPICS_KAFKA",
 )
 SERVICES = ("registry", "gateway", "detector", "console")
+METRICS_TOKEN = "test-metrics-token"
 BROKERS = ("kafka-1", "kafka-2", "kafka-3")
 
 
@@ -34,7 +35,11 @@ def compose_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def resolved(tmp_path: Path) -> dict[str, Any]:
-    env = compose_env(tmp_path, **{f"{p}_PASSWORD": f"test-{p.lower()}" for p in PASSWORDS})
+    env = compose_env(
+        tmp_path,
+        METRICS_TOKEN=METRICS_TOKEN,
+        **{f"{p}_PASSWORD": f"test-{p.lower()}" for p in PASSWORDS},
+    )
     result = run(
         tool("docker-compose"),
         "-f",
@@ -84,8 +89,27 @@ def test_brokers_keep_their_data_and_speak_sasl_ssl(resolved: dict[str, Any]) ->
         env = services[name]["environment"]
         assert env["PARKLINK_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
         assert env["PARKLINK_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
-        assert env["PARKLINK_KAFKA_SASL_USERNAME"] == name
-        assert env["PARKLINK_KAFKA_SASL_PASSWORD"] == f"test-{name}_kafka"
+        assert env["PARKLINK_KAFKA_USER"] == name
+        assert env["PARKLINK_KAFKA_PASSWORD"] == f"test-{name}_kafka"
+
+
+def test_metrics_ask_for_the_token_and_the_detector_port_stays_inside(
+    resolved: dict[str, Any], tmp_path: Path
+) -> None:
+    services = resolved["services"]
+    for name in SERVICES:
+        assert services[name]["environment"]["PARKLINK_METRICS_TOKEN"] == METRICS_TOKEN, name
+    assert not services["detector"].get("ports"), "the detector's web is not published"
+    for name in ("registry", "gateway", "console", "prometheus", "grafana"):
+        for port in services[name].get("ports", []):
+            assert port["host_ip"] == "127.0.0.1", (name, port)
+    (secret,) = services["prometheus"]["secrets"]
+    assert secret["source"] == "metrics_token"
+    assert resolved["secrets"]["metrics_token"]["file"].endswith("secrets/metrics.token")
+    # Without the token compose refuses to start at all.
+    env = compose_env(tmp_path, **{f"{p}_PASSWORD": "x" for p in PASSWORDS})
+    result = run(tool("docker-compose"), "-f", COMPOSE, "config", "--quiet", env=env)
+    assert result.returncode != 0 and "METRICS_TOKEN" in result.stderr
 
 
 def test_start_order_waits_for_the_whole_cluster(resolved: dict[str, Any]) -> None:
@@ -121,7 +145,7 @@ def test_compose_config_rejects_a_misspelt_key(tmp_path: Path) -> None:
     broken.write_text(
         COMPOSE.read_text().replace("    stop_grace_period: 60s", "    stop_grace: 60s")
     )
-    env = compose_env(tmp_path, **{f"{p}_PASSWORD": "x" for p in PASSWORDS})
+    env = compose_env(tmp_path, METRICS_TOKEN="x", **{f"{p}_PASSWORD": "x" for p in PASSWORDS})
     result = run(tool("docker-compose"), "-f", broken, "config", "--quiet", env=env)
     assert result.returncode != 0
     assert "stop_grace" in result.stderr, result.stderr

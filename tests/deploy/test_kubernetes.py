@@ -163,3 +163,41 @@ def test_pods_run_as_numeric_non_root_on_read_only_roots_with_pinned_images() ->
     assert not any(
         v.get("persistentVolumeClaim") for pod in pods for v in pod.get("volumes", [])
     ), "no shared volume: the console and the tokens live in PostgreSQL"
+
+
+def test_metrics_need_the_token_and_the_detector_port_admits_only_monitoring() -> None:
+    docs = documents(K8S / "parklink.yaml")
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    assert set(deployments) == {
+        f"parklink-{n}" for n in ("registry", "gateway", "detector", "console")
+    }
+    for name, deployment in deployments.items():
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["PARKLINK_METRICS_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+            "name": "parklink-metrics",
+            "key": "token",
+        }, name
+        assert all(e.get("value") != "0.0.0.0" for e in container["env"] if "DETECTOR" in e["name"])
+    (detector,) = deployments["parklink-detector"]["spec"]["template"]["spec"]["containers"]
+    host = next(e for e in detector["env"] if e["name"] == "PARKLINK_DETECTOR_HOST")
+    assert host["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+
+    policy = next(
+        d
+        for d in docs
+        if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "parklink-detector"
+    )
+    (rule,) = policy["spec"]["ingress"]
+    (source,) = rule["from"]
+    assert source == {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    }
+    assert rule["ports"] == [{"protocol": "TCP", "port": 6066}]
+
+    (monitor,) = documents(K8S / "monitoring.yaml")
+    for endpoint in monitor["spec"]["endpoints"]:
+        assert endpoint["authorization"] == {
+            "type": "Bearer",
+            "credentials": {"name": "parklink-metrics", "key": "token"},
+        }

@@ -50,6 +50,19 @@ def test_every_alert_has_a_unit_test() -> None:
     assert alerts - tested == set()
 
 
+def test_every_scrape_sends_the_metrics_token() -> None:
+    import yaml
+
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {c["job_name"]: c for c in config["scrape_configs"]}
+    assert set(jobs) == {"registry", "gateway", "detector", "console"}
+    for name, job in jobs.items():
+        assert job["authorization"] == {
+            "type": "Bearer",
+            "credentials_file": "/run/secrets/metrics_token",
+        }, name
+
+
 def test_prometheus_config_is_valid() -> None:
     result = run(
         tool("promtool"),

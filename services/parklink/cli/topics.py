@@ -21,13 +21,34 @@ def register(subparsers: Any) -> None:
     sub = topics.add_subparsers(dest="topics_command", metavar="ACTION", required=True)
     apply = sub.add_parser("apply", help="create missing topics, grow partitions, set configs")
     apply.add_argument("--catalog", type=Path, default=CATALOG_PATH, help="catalog TOML file")
+    apply.add_argument(
+        "--brokers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="wait until the cluster shows N brokers before changing anything (a deploy job "
+        "runs this so that it never meets half a cluster)",
+    )
+    apply.add_argument(
+        "--wait",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long --brokers waits (default: %(default)s)",
+    )
     apply.set_defaults(handler=_apply)
 
 
 def _apply(args: argparse.Namespace) -> int:
     settings = load_settings(Settings)
     catalog = load_catalog(args.catalog)
-    report = apply_catalog(catalog, settings.bootstrap_servers, settings.topic_prefix)
+    report = apply_catalog(
+        catalog,
+        settings.bootstrap_servers,
+        settings.topic_prefix,
+        brokers=args.brokers,
+        wait_s=args.wait,
+    )
     for note in report.notes:
         print(f"note: {note}")
     for label, names in (

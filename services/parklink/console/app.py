@@ -13,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from kafka import TopicPartition
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -30,6 +31,7 @@ from parklink.console.webhooks import Dispatcher
 from parklink.eventkit import service
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.lag import LagMetric, in_topics
 from parklink.eventkit.metrics import new_registry
 from parklink.eventkit.private_files import private_dir, private_sqlite
 from parklink.eventkit.registry_client import RegistryClient, RegistryError
@@ -74,14 +76,31 @@ def create_app(
     runtime = Runtime(settings, store, tokens, console_metrics, hub, resolver)
     registry = RegistryClient(settings.registry_url, timeout=5.0)
     consumer: AlertConsumer | None = None
+    lag: LagMetric | None = None
     if consume:
+        alerts_topic = load_catalog()["alerts"].topic(settings.topic_prefix)
         consumer = AlertConsumer(
             bootstrap=settings.bootstrap_servers,
-            topic=load_catalog()["alerts"].topic(settings.topic_prefix),
+            topic=alerts_topic,
             store=store,
             registry=registry,
             consumed=console_metrics.consumed,
             on_applied=runtime.notify,
+        )
+
+        def stored_positions() -> dict[TopicPartition, int]:
+            return {
+                TopicPartition(alerts_topic, p): o
+                for p, o in store.next_offsets(alerts_topic).items()
+            }
+
+        # The console keeps its position in its database, not in a consumer group.
+        lag = LagMetric(
+            console_metrics.registry,
+            settings.bootstrap_servers,
+            "console",
+            in_topics([alerts_topic]),
+            positions=stored_positions,
         )
 
     @contextlib.asynccontextmanager
@@ -106,11 +125,15 @@ def create_app(
             max_attempts=settings.webhook_max_attempts,
             allow=settings.allowed_targets(),
             resolver=resolver,
+            timeout_s=settings.webhook_timeout_s,
+            per_receiver=settings.webhook_receiver_concurrency,
         )
         runtime.dispatcher = dispatcher
         task = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
         if consumer is not None:
             consumer.start()
+        if lag is not None:
+            lag.start()
         log.info("console on http://%s:%d/", settings.console_host, settings.console_port)
         try:
             yield
@@ -118,6 +141,8 @@ def create_app(
             hub.close_all()
             if consumer is not None:
                 await asyncio.to_thread(consumer.stop)
+            if lag is not None:
+                await asyncio.to_thread(lag.stop)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -154,7 +179,7 @@ def create_app(
     )
     install_error_handlers(app)
     install_http_metrics(app, console_metrics.registry, "console")
-    app.include_router(ops_router(console_metrics.registry, ready))
+    app.include_router(ops_router(console_metrics.registry, ready, settings.metrics_secret()))
     for router in routers(runtime):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -19,7 +19,12 @@ class ConsoleSettings(Settings):
     webhook_backoff_s: float = Field(2.0, gt=0, description="Delay before the 2nd attempt.")
     webhook_backoff_max_s: float = Field(600.0, gt=0)
     webhook_max_attempts: int = Field(8, ge=1, le=50)
-    webhook_timeout_s: float = Field(10.0, gt=0)
+    webhook_timeout_s: float = Field(
+        10.0, gt=0, le=3600, description="Longest one attempt may take, answer included."
+    )
+    webhook_receiver_concurrency: int = Field(
+        4, ge=1, le=64, description="Deliveries in flight at once to one webhook."
+    )
     webhook_allowed_targets: str = Field(
         "",
         description="host:port entries (comma-separated; host:* for any port) that webhooks "

@@ -1,7 +1,11 @@
 """Kafka plumbing: a thread that reads the compacted alerts topic from the offsets stored in
 the database (from the beginning when the database is new), decodes each record and hands
 batches to the store. No consumer group: the console keeps its own offsets, in the same
-transaction as the alerts they produced."""
+transaction as the alerts they produced.
+
+An alert the database refuses (a NUL in a string on PostgreSQL, a value beyond a column's or
+an index's limit) is logged, counted as `unstorable` and skipped, so the alerts after it still
+reach operators; a database that cannot answer makes the consumer read the batch again."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from kafka.errors import KafkaError
 from prometheus_client import Counter
 
 from parklink.console.storage import AlertStore, Applied, Incoming
+from parklink.console.storage.faults import describe, refuses_data
 from parklink.eventkit.bus import KafkaUnavailable, consumer
 from parklink.eventkit.contracts import DisruptionAlert
 from parklink.eventkit.registry_client import RegistryError
@@ -157,7 +162,7 @@ class AlertConsumer:
 
     def _commit(self, tp: TopicPartition, records: list[Incoming], skipped: dict[int, int]) -> None:
         if records:
-            applied = self._store.apply(self.topic, records, datetime.now(UTC))
+            applied = store_records(self._store, self.topic, records, self._consumed)
             for a in applied:
                 self._consumed.labels(outcome="new" if a.new_transition else "replayed").inc()
             last = records[-1].offset + 1
@@ -168,3 +173,40 @@ class AlertConsumer:
             self._store.advance(self.topic, skipped)
         records.clear()
         skipped.clear()
+
+
+def store_records(
+    store: AlertStore, topic: str, records: list[Incoming], consumed: Counter
+) -> list[Applied]:
+    """Store a batch in one transaction. When the database refuses the batch for what it
+    holds, store the records one at a time and skip each one it refuses (logged, counted,
+    its offset passed). Any other failure of the database is raised: nothing was stored and
+    the caller reads the records again."""
+    try:
+        return store.apply(topic, records, datetime.now(UTC))
+    except Exception as exc:
+        if not refuses_data(exc):
+            raise
+        log.warning(
+            "alerts consumer: the database refused a batch of %d (%s); storing one by one",
+            len(records),
+            describe(exc),
+        )
+    applied: list[Applied] = []
+    for rec in records:
+        try:
+            applied += store.apply(topic, [rec], datetime.now(UTC))
+        except Exception as exc:
+            if not refuses_data(exc):
+                raise
+            log.error(
+                "alerts consumer: skipping alert %r (partition %d, offset %d) that the "
+                "database refuses: %s",
+                rec.alert.alert_id[:120],
+                rec.partition,
+                rec.offset,
+                describe(exc),
+            )
+            consumed.labels(outcome="unstorable").inc()
+            store.advance(topic, {rec.partition: rec.offset + 1})
+    return applied

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Annotated, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from parklink.eventkit.contracts import Severity
 
@@ -26,17 +27,29 @@ class AlertFacts(Protocol):
     def parks(self) -> Sequence[str]: ...
 
 
+NO_NUL = r"^[^\x00]*$"
+"""Text a database column can hold (PostgreSQL's cannot hold NUL)."""
+
+
+AlertId = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=NO_NUL)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
+
+
 class Matchers(BaseModel):
     """Every given field must match (AND); `park` matches when the alert names that park.
     An empty set of matchers matches every alert."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    alert_id: str | None = Field(None, min_length=1, max_length=300)
-    type: str | None = Field(None, pattern=r"^[A-Z][A-Z_]*$")
-    park: str | None = Field(None, min_length=1, max_length=64)
-    corridor: str | None = Field(None, min_length=1, max_length=64)
-    severity: Severity | None = None
+    # A matcher left out or null is not given (the document shows only the string form).
+    alert_id: AlertId | SkipJsonSchema[None] = None
+    type: (
+        Annotated[str, StringConstraints(max_length=300, pattern=r"^[A-Z][A-Z_]*$")]
+        | (SkipJsonSchema[None])
+    ) = None
+    park: Name | SkipJsonSchema[None] = None
+    corridor: Name | SkipJsonSchema[None] = None
+    severity: Severity | SkipJsonSchema[None] = None
 
     def is_empty(self) -> bool:
         return not self.model_dump(exclude_none=True)

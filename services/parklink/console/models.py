@@ -8,17 +8,18 @@ from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     field_serializer,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
-from parklink.console.matching import Matchers
+from parklink.console.matching import NO_NUL, Matchers
 from parklink.eventkit.contracts import AlertStatus, Severity
 from parklink.eventkit.web import ErrorBody
 
@@ -26,14 +27,14 @@ Stamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 """A UTC time in ISO 8601, as stored."""
 
 
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL (SQLite can): refuse it here instead of failing with 500.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
+WEBHOOK_URL_FORMAT = "parklink-webhook-url"
+"""The format of a webhook's URL in the document: which hosts it may name is the console's
+setting and the hosts' addresses, which no JSON Schema can state."""
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
-
-StoredText = Annotated[str, AfterValidator(_no_nul)]
+# PostgreSQL text cannot hold NUL (SQLite can): refused here instead of failing with 500.
+StoredText = Annotated[str, StringConstraints(pattern=NO_NUL)]
 """Free text stored in a text column."""
 
 
@@ -134,13 +135,26 @@ class AckIn(BaseModel):
 # -- silences --------------------------------------------------------------------------------
 
 
-class SilenceIn(BaseModel):
-    """Give either `expires_at` or `duration_minutes`. At least one matcher."""
+class SilenceMatchers(Matchers):
+    """At least one matcher: a silence of every alert is not one."""
 
-    model_config = ConfigDict(extra="forbid")
-    matchers: Matchers
-    expires_at: AwareDatetime | None = None
-    duration_minutes: int | None = Field(None, ge=1, le=60 * 24 * 90)
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+
+class SilenceIn(BaseModel):
+    """Give either `expires_at` or `duration_minutes`. At least one matcher. A time in the
+    past makes a silence that is already over (`active: false`); times beyond the year 9999
+    are taken as its end."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [{"required": ["expires_at"]}, {"required": ["duration_minutes"]}]
+        },
+    )
+    matchers: SilenceMatchers
+    expires_at: AwareDatetime | SkipJsonSchema[None] = None
+    duration_minutes: Annotated[int, Field(ge=1, le=60 * 24 * 90)] | SkipJsonSchema[None] = None
     comment: StoredText = Field("", max_length=2000)
 
     @model_validator(mode="after")
@@ -155,7 +169,10 @@ class SilenceIn(BaseModel):
 
     def expiry(self, now: datetime) -> datetime:
         if self.expires_at is not None:
-            return self.expires_at.astimezone(UTC)
+            try:
+                return self.expires_at.astimezone(UTC)
+            except OverflowError:  # its UTC form is outside the years datetime holds
+                return LATEST if self.expires_at.year > 1970 else EARLIEST
         return now + timedelta(minutes=self.duration_minutes or 0)
 
 
@@ -184,7 +201,15 @@ class WebhookIn(BaseModel):
     """A subscription: every new state of a matching alert is POSTed to `url`."""
 
     model_config = ConfigDict(extra="forbid")
-    url: StoredText = Field(..., max_length=2000, examples=["https://erp.example/parklink/alerts"])
+    url: StoredText = Field(
+        ...,
+        max_length=2000,
+        examples=["https://erp.example/parklink/alerts"],
+        description="An https URL whose host resolves to public addresses only (http and "
+        "private addresses only for targets on the console's allow-list); without user or "
+        "password.",
+        json_schema_extra={"format": WEBHOOK_URL_FORMAT},
+    )
     secret: StoredText | None = Field(
         None, min_length=16, max_length=200, description="HMAC key; generated when omitted."
     )

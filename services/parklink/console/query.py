@@ -6,15 +6,27 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from parklink.eventkit.contracts import AlertStatus, Severity
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
+MS_RANGE = (-(2**62), 2**62)
+"""Milliseconds a cursor may carry: within the database's 64-bit integers."""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CURSOR_FORMAT = "parklink-cursor"
+"""The format of a page cursor in the document: a `next_cursor` this API returned."""
+
+
+def one_or_more(enum: type[AlertStatus] | type[Severity]) -> str:
+    """The pattern of a comma list of an enum's values."""
+    one = "(" + "|".join(e.value for e in enum) + ")"
+    return f"^{one}(,{one})*$"
 
 
 class QueryError(ValueError):
@@ -44,7 +56,13 @@ class Cursor:
             updated, alert_id = json.loads(raw)
         except (binascii.Error, ValueError, TypeError) as exc:
             raise QueryError("cursor", "not a cursor returned by this API") from exc
-        if not isinstance(updated, int) or not isinstance(alert_id, str):
+        if (
+            not isinstance(updated, int)
+            or isinstance(updated, bool)
+            or not MS_RANGE[0] <= updated <= MS_RANGE[1]
+            or not isinstance(alert_id, str)
+            or "\x00" in alert_id
+        ):
             raise QueryError("cursor", "not a cursor returned by this API")
         return cls(updated, alert_id)
 
@@ -98,12 +116,15 @@ def parse_query(
     since_ms = None
     if since:
         try:
-            moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            moment = parse_instant(since)
         except ValueError as exc:
             raise QueryError("since", "must be an ISO 8601 timestamp with a zone") from exc
         if moment.tzinfo is None:
             raise QueryError("since", "must carry a time zone, e.g. 2026-11-23T08:00:00Z")
         since_ms = to_ms(moment)
+    for name, value in (("park", park), ("corridor", corridor), ("type", type)):
+        if value and "\x00" in value:
+            raise QueryError(name, "must not contain NUL characters")
     given = {
         "status": status,
         "type": type,
@@ -127,8 +148,22 @@ def parse_query(
     )
 
 
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 / RFC 3339 time (`Z` or `z` for UTC, any number of second decimals)."""
+    text = text.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    text = text.replace("t", "T", 1)
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)  # beyond microseconds: cut
+    return datetime.fromisoformat(text)
+
+
 def to_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    """Milliseconds since the epoch, for any aware time (also those whose UTC form is outside
+    the years datetime can hold, e.g. 9999-12-31T23:00:00-05:00)."""
+    if moment.tzinfo is None:
+        return int(moment.timestamp() * 1000)
+    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 def supersedes(

@@ -53,7 +53,8 @@ class ConsoleMetrics:
             metrics.counter(
                 registry,
                 metrics.CONSOLE_ALERTS_CONSUMED,
-                "Records read from the alerts topic by outcome.",
+                "Records read from the alerts topic by outcome (new, replayed, tombstone, "
+                "undecodable, unstorable: refused by the database and skipped).",
                 ("outcome",),
             ),
         )

@@ -36,15 +36,19 @@ def signed_headers(
     }
 
 
-def retry_delay(attempts_done: int, base_s: float, cap_s: float) -> float:
-    """Seconds to wait after the `attempts_done`-th failed attempt: base, 2·base, 4·base …"""
-    return float(min(cap_s, base_s * 2 ** max(0, attempts_done - 1)))
+def retry_delay(attempts_done: int, base_s: float, cap_s: float, jitter: float) -> float:
+    """Seconds to wait after the `attempts_done`-th failed attempt: base, 2·base, 4·base …
+    up to `cap_s`, of which a random share is taken off (`jitter` in [0, 1] takes off up to
+    half), so deliveries that failed together (a receiver that was down) do not all come back
+    at the same moment."""
+    step = min(cap_s, base_s * 2 ** min(64, max(0, attempts_done - 1)))
+    return float(step * (1.0 - 0.5 * min(1.0, max(0.0, jitter))))
 
 
 def next_attempt_in(
-    attempts_done: int, max_attempts: int, base_s: float, cap_s: float
+    attempts_done: int, max_attempts: int, base_s: float, cap_s: float, jitter: float
 ) -> float | None:
     """When to try again after a failure, or None when the delivery has failed for good."""
     if attempts_done >= max_attempts:
         return None
-    return retry_delay(attempts_done, base_s, cap_s)
+    return retry_delay(attempts_done, base_s, cap_s, jitter)

@@ -6,6 +6,7 @@ Kafka plumbing lives here."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from parklink.detector.ports import Message, StageIO
 from parklink.detector.rules import admission, weeks
@@ -26,6 +27,29 @@ def _seen(io: StageIO, msg: Message, record: ParkEvent) -> None:
     io.send(
         "parks", park, ParkMessage(park=park, published=msg.timestamp, event_id=record.event_id)
     )
+
+
+def _due(io: StageIO, batch: Sequence[Message]) -> list[tuple[int, int]]:
+    """The (partition, broker time) of the batch's partitions that are due for a sweep
+    (rules/retention.py)."""
+    clocks: dict[int, int] = {}
+    for msg in batch:
+        if msg.timestamp > clocks.get(msg.partition, -1):
+            clocks[msg.partition] = msg.timestamp
+    due = io.stages.retention.due
+    return [(p, now) for p, now in clocks.items() if due(io.cache, p, now)]
+
+
+def _sweep(io: StageIO, batch: Sequence[Message], name: str, expired: Any) -> None:
+    """Drop the entries of the table `name` that `expired(value, now)` says have left."""
+    due = _due(io, batch)
+    if not due:
+        return
+    table = io.table(name)
+    for partition, now in due:
+        for key, value, part in list(table.entries()):
+            if part == partition and expired(value, now):
+                table.delete(key, partition)
 
 
 def _refused(io: StageIO, msg: Message, refusal: admission.Refusal | None) -> bool:
@@ -51,6 +75,7 @@ def orders(io: StageIO, batch: Sequence[Message]) -> None:
         for bucket, message in messages:
             io.send("weeks", bucket, message)
         _seen(io, msg, order)
+    _sweep(io, batch, "orders", stages.retention.order_expired)
 
 
 def capacity(io: StageIO, batch: Sequence[Message]) -> None:
@@ -80,6 +105,7 @@ def shipments(io: StageIO, batch: Sequence[Message]) -> None:
         for corridor, view in views:
             io.send("corridors", corridor, view)
         _seen(io, msg, shipment)
+    _sweep(io, batch, "shipments", stages.retention.shipment_expired)
 
 
 def _conclude(io: StageIO, alerts: list[AlertState]) -> None:
@@ -108,6 +134,28 @@ def category_weeks(io: StageIO, batch: Sequence[Message]) -> None:
                 key = weeks.order_key(bucket, writes.order.order_id)
                 views.put(key, writes.order, partition)
         _conclude(io, alerts)
+    for partition, now in _due(io, batch):
+        _weeks_over(io, book, partition, now)
+
+
+def _weeks_over(io: StageIO, book: dict[str, Week], partition: int, now: int) -> None:
+    """The weeks of a partition that have left: their entries go, their alerts resolve."""
+    heads, views = io.table("week-heads"), io.table("week-orders")
+    expired = io.stages.retention.week_expired
+    gone: set[str] = set()
+    for bucket, head, part in list(heads.entries()):
+        if part == partition and expired(head.week, now):
+            gone.add(bucket)
+            heads.delete(bucket, partition)
+    for key, view, part in list(views.entries()):
+        bucket = key.removesuffix(f"|{view.order_id}")
+        if part == partition and (bucket in gone or expired(bucket.split("|", 1)[1], now)):
+            gone.add(bucket)
+            views.delete(key, partition)
+    for bucket in sorted(gone):
+        week = book.pop(bucket, None)
+        if week is not None:
+            _conclude(io, io.stages.week_over(week, now)[1])
 
 
 def corridors(io: StageIO, batch: Sequence[Message]) -> None:
@@ -119,6 +167,16 @@ def corridors(io: StageIO, batch: Sequence[Message]) -> None:
         if state is not held and state is not None:
             table.put(msg.key, state, msg.partition)
         _conclude(io, alerts)
+    swept = io.stages.retention.corridor_swept
+    for partition, now in _due(io, batch):
+        for key, held, part in list(table.entries()):
+            if part != partition:
+                continue
+            kept = swept(held, now)
+            if kept is None:
+                table.delete(key, partition)
+            elif kept is not held:
+                table.put(key, kept, partition)
 
 
 def parks(io: StageIO, batch: Sequence[Message]) -> None:
@@ -150,9 +208,15 @@ def alerts(io: StageIO, batch: Sequence[Message]) -> None:
     """Alert transitions: the `emitted` table's changelog IS the alerts topic, so writing a
     transition into the table is emitting it, and after a restart the table holds exactly
     what reached the topic."""
-    emitted = io.table("emitted")
+    emitted, retention, now = io.table("emitted"), io.stages.retention, io.now()
     for msg in batch:
         for desired in msg.value:
-            alert = transition(emitted.get(desired.alert_id), desired)
+            prev = emitted.get(desired.alert_id)
+            if prev is None and retention.stale(desired.at, now):
+                continue  # older than what the table forgets: not news (rules/retention.py)
+            alert = transition(prev, desired)
             if alert is not None:
                 emitted.put(alert.alert_id, alert, msg.partition)
+    # Resolved alerts leave the worker's memory by the wall clock (the alerts topic keeps them).
+    clock = [Message(m.key, m.value, m.partition, m.offset, now) for m in batch]
+    _sweep(io, clock, "emitted", retention.alert_expired)

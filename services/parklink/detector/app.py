@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp.web
 import faust
+from faust.web.drivers.aiohttp import Web as AiohttpWeb
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -34,6 +36,7 @@ from parklink.eventkit.contracts import PARK_EVENT_MODELS, DisruptionAlert
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Deserializer, Serializer
+from parklink.eventkit.web import METRICS_REFUSAL, error_body, metrics_allowed
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +141,10 @@ def ensure_topics(settings: DetectorSettings, wanted: dict[str, tuple[int, bool]
         client.close()
 
 
+OWN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+"""All that the detector's web port answers."""
+
+
 def _length_of(table: Any) -> Callable[[], float]:
     return lambda: float(len(table))
 
@@ -196,6 +203,13 @@ class Detector:
             datadir=str(s.data_dir),
             autodiscover=False,
             web_enabled=True,
+            # Only /healthz, /readyz and /metrics: faust's own views would show table data
+            # (/table), the cluster's workers (/router), sensors and assignment (/, /graph).
+            web_router_enabled=False,
+            web_tables_enabled=False,
+            web_stats_enabled=False,
+            web_graph_enabled=False,
+            web_metrics_enabled=False,
             web_bind=s.detector_host,
             web_host=s.detector_host,
             web_port=s.detector_port,
@@ -318,6 +332,7 @@ class Detector:
         for name, table in self.tables.items():
             size.labels(table=labels.get(name, name)).set_function(_length_of(table))
         detector = self
+        token = self.settings.metrics_secret()
 
         class Health(faust.web.View):
             async def get(self, request: Any) -> Any:
@@ -332,12 +347,32 @@ class Detector:
 
         class Metrics(faust.web.View):
             async def get(self, request: Any) -> Any:
+                if not metrics_allowed(token, request.headers.get("Authorization")):
+                    return self.json(
+                        error_body("unauthorized", METRICS_REFUSAL),
+                        status=401,
+                        headers={"WWW-Authenticate": "Bearer"},
+                    )
                 body, _ = m.render(detector.metrics_registry)
                 return self.bytes(body, content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
         self.app.page("/healthz")(Health)
         self.app.page("/readyz")(Ready)
         self.app.page("/metrics")(Metrics)
+
+        @aiohttp.web.middleware
+        async def only_ours(request: aiohttp.web.Request, handler: Any) -> Any:
+            """faust serves an index at / that no setting turns off, and a release may add
+            views: the detector's web answers its three paths and nothing else."""
+            if request.path not in OWN_PATHS:
+                body = error_body("not_found", f"no endpoint {request.path}")
+                return aiohttp.web.json_response(body, status=404)
+            return await handler(request)
+
+        web = self.app.web
+        if not isinstance(web, AiohttpWeb):
+            raise ParkLinkError(f"the detector's web needs faust's aiohttp server, not {web!r}")
+        web.web_app.middlewares.append(only_ours)
 
     async def problems(self) -> dict[str, str]:
         """Empty when the worker has joined its group, restored its tables and can reach the

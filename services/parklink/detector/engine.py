@@ -4,6 +4,7 @@ stages from the same declaration."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -26,12 +27,21 @@ class _Table(StagedTable):
     def __init__(self, data: dict[str, Any], emitted: list[Any] | None) -> None:
         super().__init__(data)
         self.emitted = emitted
+        self.partitions: dict[str, int] = {}
+        self.deleted: list[str] = []
+        """Keys deleted, in order (a tombstone on the worker's changelog)."""
 
     def _store(self, key: str, value: Any, partition: int) -> None:
         if value is None:
-            self.data.pop(key, None)
+            if self.data.pop(key, None) is not None:
+                self.partitions.pop(key, None)
+                self.deleted.append(key)
         else:
             self.data[key] = value
+            self.partitions[key] = partition
+
+    def _partitions(self) -> Mapping[str, int]:
+        return self.partitions
 
     def _logged(self, writes: list[tuple[str, Any, int]]) -> None:
         if self.emitted is not None:

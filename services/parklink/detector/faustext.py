@@ -238,6 +238,18 @@ def table_set(table: Any, key: str, value: Any, partition: int) -> None:
     table.data._key_partition[key] = partition
 
 
+def table_delete(table: Any, key: str) -> None:
+    """Drop an in-memory table entry without faust writing its changelog."""
+    table.data.pop(key, None)
+    table.data._key_partition.pop(key, None)
+
+
+def table_partitions(table: Any) -> dict[str, int]:
+    """The partition of every key the memory store holds."""
+    partitions: dict[str, int] = table.data._key_partition
+    return partitions
+
+
 def table_codecs(table: Any, key: Any, value: Any) -> None:
     """Give a table codec objects for keys and values (faust derives them from types)."""
     table.key_serializer = key

@@ -12,7 +12,7 @@ record counts exactly as it would have. The faust worker (`runtime.py`) and the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from parklink.detector.ports import Message, StageIO
@@ -86,8 +86,9 @@ def _one_by_one(stage: Stage, io: Staged, batch: Sequence[Message]) -> list[tupl
 
 
 class StagedTable:
-    """A stage's table: reads see the stage's own staged writes at once; `commit` stores them
-    (`_store`) and hands every write, in order, to `_logged` (the changelog)."""
+    """A stage's table: reads see the stage's own staged writes and deletes at once; `commit`
+    stores them (`_store`, value None for a delete) and hands every write, in order, to
+    `_logged` (the changelog; None is a tombstone)."""
 
     def __init__(self, data: MutableMapping[str, Any]) -> None:
         self.data = data
@@ -104,16 +105,26 @@ class StagedTable:
         self._staged[key] = (value, partition)
         self._log.append((key, value, partition))
 
-    def items(self) -> Iterable[tuple[str, Any]]:
-        if not self._staged:
-            return list(self.data.items())
-        merged = dict(self.data.items())
-        for key, (value, _) in self._staged.items():
+    def delete(self, key: str, partition: int) -> None:
+        """Drop the entry (a tombstone on its changelog; see rules/retention.py)."""
+        self._staged[key] = (None, partition)
+        self._log.append((key, None, partition))
+
+    def entries(self) -> Iterable[tuple[str, Any, int]]:
+        """(key, value, partition) of every entry, the staged writes included."""
+        partitions = self._partitions()
+        merged = {k: (v, partitions.get(k, 0)) for k, v in self.data.items()}
+        for key, (value, partition) in self._staged.items():
             if value is None:
                 merged.pop(key, None)
             else:
-                merged[key] = value
-        return list(merged.items())
+                merged[key] = (value, partition)
+        return [(k, v, p) for k, (v, p) in merged.items()]
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        if not self._staged:
+            return list(self.data.items())
+        return [(k, v) for k, v, _ in self.entries()]
 
     def commit(self) -> None:
         if not self._log:
@@ -127,10 +138,17 @@ class StagedTable:
         self._staged, self._log = {}, []
 
     def _store(self, key: str, value: Any, partition: int) -> None:
-        self.data[key] = value
+        if value is None:
+            self.data.pop(key, None)
+        else:
+            self.data[key] = value
+
+    def _partitions(self) -> Mapping[str, int]:
+        """The partition of each stored key."""
+        return {}
 
     def _logged(self, writes: list[tuple[str, Any, int]]) -> None:
-        """Every committed write (key, value, partition), in order."""
+        """Every committed write (key, value or None, partition), in order."""
 
 
 class StagedOutputs:

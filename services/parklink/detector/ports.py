@@ -32,6 +32,12 @@ class Table(Protocol):
 
     def items(self) -> Iterable[tuple[str, Any]]: ...
 
+    def entries(self) -> Iterable[tuple[str, Any, int]]:
+        """(key, value, partition) of every entry this worker holds."""
+
+    def delete(self, key: str, partition: int) -> None:
+        """Drop an entry (a tombstone on its changelog; see rules/retention.py)."""
+
 
 class StageIO(Protocol):
     """The narrow interface a stage runs against."""

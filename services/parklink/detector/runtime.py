@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 import faust
@@ -55,9 +55,19 @@ class FaustTable(StagedTable):
         self.every: list[tuple[str, Any, int]] = []
 
     def _store(self, key: str, value: Any, partition: int) -> None:
-        faustext.table_set(self.table, key, value, partition)
+        if value is None:
+            faustext.table_delete(self.table, key)
+        else:
+            faustext.table_set(self.table, key, value, partition)
+
+    def _partitions(self) -> Mapping[str, int]:
+        return faustext.table_partitions(self.table)
 
     def _logged(self, writes: list[tuple[str, Any, int]]) -> None:
+        if self.spec.changelog_is_alerts:
+            # No tombstone on the alerts topic: it keeps the latest state of every alert
+            # for the console.
+            writes = [w for w in writes if w[1] is not None]
         if self.spec.every_write:
             self.every += writes
         else:
@@ -251,11 +261,10 @@ class StageRunner:
         for table in io.tables.values():
             dumps = table.codec.dumps
             for key, value, partition in table.drain():
-                fut = await faustext.send(
-                    app, table.changelog, key.encode(), dumps(value), partition
-                )
+                raw = None if value is None else dumps(value)  # None: a tombstone
+                fut = await faustext.send(app, table.changelog, key.encode(), raw, partition)
                 pending.append(fut)
-                if table.spec.changelog_is_alerts:
+                if table.spec.changelog_is_alerts and value is not None:
                     self.runtime.emitted(value)
         if self.stage.concludes:
             for fut in pending:

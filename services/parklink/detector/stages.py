@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from parklink.detector.rules import corridors, orders, parks, shipments, weeks
+from parklink.detector.rules.retention import DAY_MS, Retention
 from parklink.detector.state import (
+    NO_IMPACT,
     AlertState,
     CorridorState,
     Declaration,
@@ -48,6 +50,14 @@ class Stages:
         self.limits = limits
         self.bounds = bounds or TimeBounds()
         self.heartbeat_ms = int(limits.heartbeat_seconds * 1000)
+        late = self.bounds.horizon + self.bounds.skew
+        self.retention = Retention(
+            closed_ms=max(
+                int(limits.closed_retention_days * DAY_MS), int(late.total_seconds() * 1000)
+            ),
+            week_ms=int(limits.week_retention_days * DAY_MS),
+            sweep_ms=int(limits.sweep_seconds * 1000),
+        )
 
     def order(
         self,
@@ -143,13 +153,15 @@ class Stages:
         new = corridors.apply_view(state, corridor, view)
         advanced = new is not state
         out: list[AlertState] = []
-        current = new.shipments[view.shipment_id]
-        delay = current.delay
+        # The view's own delay when it is news, or a replay of the view held (a corridor
+        # keeps no delay for a shipment it does not count, see corridors.slim); else the
+        # one held, so a late older view re-sends the current conclusion.
+        current = view if advanced or held is None or held.version == view.version else held
+        delay = corridors.delay_of(current)
         if delay is not None and current.corridor == corridor:
-            before = None if held is None else held.delay
-            if not advanced or (
-                delay.impact() != (before.impact() if before else (None, (), (), ()))
-            ):
+            was = None if held is None else corridors.delay_of(held)
+            before = NO_IMPACT if was is None else was.impact()
+            if not advanced or delay.impact() != before:
                 out.append(replace(delay, at=now))
         after = corridors.congestion_alert(new, self.limits, now)
         if state is None:
@@ -174,6 +186,27 @@ class Stages:
             state, found = self.corridor(state, corridor, view, now)
             out += found
         return state, out
+
+    def week_over(self, week: Week, now: int) -> tuple[Week, list[AlertState]]:
+        """A week that leaves the tables: its shortfalls and drops resolve (the alert stage
+        passes on only those that were firing)."""
+        head = week.head
+        out = [
+            replace(
+                alert,
+                severity=None,
+                summary=f"The week of {head.week} is over: {alert.subject} is no longer watched.",
+                parks=(),
+                impacted_orders=(),
+                evidence=(),
+                metrics={},
+            )
+            for park in sorted({*head.declarations, *week.suppliers})
+            for alert in weeks.week_alerts(week, [park], self.limits, now)
+        ]
+        out, clock = stamp(out, head.clock, now)
+        week.head = replace(head, clock=clock)
+        return week, out
 
     def park_seen(
         self,

@@ -21,6 +21,11 @@ from parklink.eventkit.contracts import (
 )
 
 Version = tuple[int, str]
+Impact = tuple[object, ...]
+NOT_LISTED = ("parks_not_listed", "orders_not_listed", "shipments_not_listed")
+"""The metrics that count what an alert's lists leave out (see rules/limits.py)."""
+NO_IMPACT: Impact = (None, (), (), (), 0.0, 0.0, 0.0)
+"""The impact of an alert that is not firing: whatever it would list, nobody is affected."""
 OPEN_STATUSES = frozenset(s.value for s in OPEN_ORDER_STATUSES)
 FINISHED_STATUSES = frozenset({ShipmentStatus.DELIVERED.value, ShipmentStatus.CANCELLED.value})
 
@@ -224,9 +229,14 @@ class ShipmentView:
     event_id: str
     corridor: str
     delayed: bool
-    order_ids: tuple[str, ...]
+    order_ids: tuple[str, ...]  # the first alert_list_limit of its orders, by id
     parks: tuple[str, ...]
     delay: AlertState | None = None  # the shipment's SHIPMENT_DELAY, raised by its corridor
+    order_count: int = -1  # how many orders it carries (-1: len(order_ids), older records)
+
+    @property
+    def orders(self) -> int:
+        return len(self.order_ids) if self.order_count < 0 else self.order_count
 
     @property
     def version(self) -> Version:
@@ -281,5 +291,30 @@ class AlertState:
     def alert_id(self) -> str:
         return alert_id(self.type, self.subject)
 
-    def impact(self) -> tuple[object, ...]:
-        return (self.severity, self.parks, self.impacted_orders, self.impacted_shipments)
+    def impact(self) -> Impact:
+        """What operators care about: who is affected (NO_IMPACT when not firing)."""
+        if self.severity is None:
+            return NO_IMPACT
+        return impact_of(
+            self.severity, self.parks, self.impacted_orders, self.impacted_shipments, self.metrics
+        )
+
+
+def impact_of(
+    severity: object,
+    parks: tuple[str, ...],
+    orders: tuple[str, ...],
+    shipments: tuple[str, ...],
+    metrics: dict[str, float],
+) -> Impact:
+    """The impact of a firing alert: severity, its lists and what they leave out."""
+    get = metrics.get
+    return (
+        severity,
+        parks,
+        orders,
+        shipments,
+        get(NOT_LISTED[0], 0.0),
+        get(NOT_LISTED[1], 0.0),
+        get(NOT_LISTED[2], 0.0),
+    )

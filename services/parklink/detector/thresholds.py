@@ -38,6 +38,26 @@ class Thresholds(BaseSettings):
     silent_check_seconds: float = Field(
         60.0, gt=0, description="How often the detector looks for silent parks."
     )
+    closed_retention_days: float = Field(
+        35.0,
+        gt=0,
+        description="Closed orders and shipments, calm corridor shipments and resolved alerts "
+        "leave the tables this long after they closed (never sooner than the event-time "
+        "horizon plus the skew allow a late event).",
+    )
+    week_retention_days: float = Field(
+        35.0, gt=0, description="A category-week leaves the tables this long after it ended."
+    )
+    sweep_seconds: float = Field(
+        3600.0, gt=0, description="How often (broker time) a stage looks for entries to drop."
+    )
+    alert_list_limit: int = Field(
+        50,
+        ge=1,
+        le=1000,
+        description="Most parks, orders, shipments and evidence ids an alert lists (each list; "
+        "the rest are counted in its metrics and summary).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:

@@ -30,6 +30,7 @@ from kafka.admin import (
 )
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from parklink.eventkit import bus
 from parklink.eventkit.catalog import Catalog
 from parklink.eventkit.contracts import PARK_ID_PATTERN
 from parklink.eventkit.errors import ParkLinkError
@@ -223,7 +224,7 @@ def admit_park(
     again replaces the password); returns its ingress topics."""
     user = park_principal(park_id)
     try:
-        brokers = len(client.describe_cluster()["brokers"])
+        brokers = bus.live_brokers(client)
         existing = set(client.list_topics())
         new = []
         topics = []

@@ -194,13 +194,20 @@ def admin(
         raise KafkaUnavailable(f"cannot reach Kafka at {','.join(bootstrap)}: {exc}") from exc
 
 
+def live_brokers(client: KafkaAdminClient) -> int:
+    """Brokers of the cluster that can take replicas: KRaft lists a broker that stopped as
+    fenced (until it comes back), and a fenced broker must not count."""
+    return sum(1 for b in client.describe_cluster()["brokers"] if not b.get("is_fenced"))
+
+
 def broker_count(
     bootstrap: list[str], timeout_s: float = 5.0, security: ClientSecurity | None = None
 ) -> int:
-    """How many brokers the cluster reports; raises KafkaUnavailable if it cannot be asked."""
+    """How many live brokers the cluster reports; raises KafkaUnavailable if it cannot be
+    asked."""
     client = admin(bootstrap, security=security, request_timeout_ms=int(timeout_s * 1000))
     try:
-        return len(client.describe_cluster()["brokers"])
+        return live_brokers(client)
     except KafkaError as exc:
         raise KafkaUnavailable(f"Kafka at {','.join(bootstrap)} did not answer: {exc}") from exc
     finally:

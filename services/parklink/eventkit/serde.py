@@ -268,5 +268,5 @@ class GenericDeserializer:
         writer = self._writers[schema_id]
         try:
             return decode_body(writer, writer, body)
-        except (EOFError, ValueError, TypeError, IndexError, struct.error) as exc:
+        except (EOFError, ValueError, TypeError, IndexError, OverflowError, struct.error) as exc:
             raise SchemaMismatch(f"body does not match schema {schema_id}: {exc}") from exc

@@ -9,6 +9,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from parklink.eventkit.credentials import read_secret
 from parklink.eventkit.errors import ParkLinkError
 
 ENV_PREFIX = "PARKLINK_"
@@ -60,9 +61,29 @@ class Settings(BaseSettings):
         None, description="The registry's users and roles; default under the state dir."
     )
 
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="When set, /metrics needs `Authorization: Bearer <this token>` (what "
+        "Prometheus sends with `authorization`); /healthz and /readyz stay open.",
+    )
+    metrics_token_file: Path | None = Field(
+        None, description="A 0600 file holding the metrics token, instead of the variable."
+    )
+
     @property
     def bootstrap_servers(self) -> list[str]:
         return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+    def metrics_secret(self) -> SecretStr | None:
+        """The token /metrics asks for, if any: the setting, else the file's content."""
+        if self.metrics_token is not None:
+            return self.metrics_token
+        if self.metrics_token_file is None:
+            return None
+        token = read_secret(self.metrics_token_file)
+        if not token:
+            raise ParkLinkError(f"the metrics token file {self.metrics_token_file} is empty")
+        return SecretStr(token)
 
     # Bounds of event_time where events enter the network (gateway, SDK; docs/bounds.md).
     event_time_skew_s: float = Field(

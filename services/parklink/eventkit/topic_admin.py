@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError
 
-from parklink.eventkit.bus import KafkaUnavailable, admin
+from parklink.eventkit.bus import KafkaUnavailable, admin, live_brokers
 from parklink.eventkit.catalog import Catalog, TopicSpec
 from parklink.eventkit.errors import ParkLinkError
 
@@ -29,20 +30,39 @@ class ApplyReport:
 
 
 def apply_catalog(
-    catalog: Catalog, bootstrap: list[str], prefix: str, only: list[str] | None = None
+    catalog: Catalog,
+    bootstrap: list[str],
+    prefix: str,
+    only: list[str] | None = None,
+    brokers: int | None = None,
+    wait_s: float = 0.0,
 ) -> ApplyReport:
     """Create missing topics, add partitions and set configs where the catalog asks for more.
 
-    Raises ParkLinkError, before changing anything, for what Kafka cannot do: fewer
-    partitions than the topic has, or a different replication factor."""
+    With `brokers`, first wait up to `wait_s` seconds until the cluster shows that many
+    brokers. A single-broker cluster (a developer's machine) gets the catalog's topics with
+    replication lowered to 1 and a note; on a cluster of two or more brokers replication is
+    never lowered: a topic created under-replicated there would stay so for good.
+
+    Raises ParkLinkError, before changing anything, for what Kafka cannot do or must not be
+    done: fewer partitions than the topic has, a different replication factor, replication
+    above the brokers of a cluster, or fewer brokers than `brokers` when the wait ends."""
     report = ApplyReport()
     client = admin(bootstrap)
     try:
-        brokers = len(client.describe_cluster()["brokers"])
+        seen = _await_brokers(client, brokers or 0, wait_s)
         specs = [s for s in catalog.topics.values() if only is None or s.role in only]
         existing = {t["name"]: t for t in client.describe_topics() if not t.get("error_code")}
         plans: list[tuple[TopicSpec, int]] = []
-        lowered = [s.topic(prefix) for s in specs if s.replication_factor > brokers]
+        lowered = [s.topic(prefix) for s in specs if s.replication_factor > seen]
+        if lowered and seen > 1:
+            raise ParkLinkError(
+                f"the cluster shows {seen} brokers and the catalog asks for replication up to "
+                f"{max(s.replication_factor for s in specs)} ({', '.join(lowered)}): not "
+                "lowered on a cluster; start the missing brokers, or let `topics apply "
+                "--brokers N` wait for them"
+            )
+        brokers = seen
         if lowered:
             report.notes.append(
                 f"the cluster has {brokers} broker(s): replication factor lowered to {brokers} "
@@ -72,6 +92,27 @@ def apply_catalog(
     finally:
         client.close()
     return report
+
+
+def _await_brokers(client: object, wanted: int, wait_s: float) -> int:
+    """The cluster's broker count once it is at least `wanted` (at once when 0); raises
+    ParkLinkError when `wait_s` passes first."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            seen = live_brokers(client)
+        except KafkaError as exc:  # a node that just went away is still in the metadata
+            if not exc.retriable or time.monotonic() >= deadline:
+                raise
+            seen = -1
+        if seen >= wanted:
+            return seen
+        if time.monotonic() >= deadline:
+            raise ParkLinkError(
+                f"the cluster shows {seen} of the {wanted} brokers expected after {wait_s:.0f} s"
+            )
+        log.info("waiting for the cluster: %d of %d brokers", seen, wanted)
+        time.sleep(2.0)
 
 
 def _apply_one(

@@ -4,6 +4,7 @@ refusal (including FastAPI's and Starlette's own, and an unexpected exception) a
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -13,7 +14,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from starlette.exceptions import HTTPException
 
 from parklink.eventkit import metrics as m
@@ -151,9 +152,38 @@ class Readiness(BaseModel):
 
 
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+METRICS_REFUSAL = (
+    "/metrics needs the metrics token (PARKLINK_METRICS_TOKEN): "
+    "send `Authorization: Bearer <token>`"
+)
 
 
-def ops_router(registry: CollectorRegistry, ready: ReadyCheck) -> APIRouter:
+def bearer(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None for anything else."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def metrics_allowed(token: SecretStr | None, authorization: str | None) -> bool:
+    """Whether a request with this Authorization header may read /metrics: always when no
+    metrics token is set, else only with that token (compared in constant time)."""
+    if token is None:
+        return True
+    given = bearer(authorization)
+    return given is not None and hmac.compare_digest(
+        given.encode(), token.get_secret_value().encode()
+    )
+
+
+def ops_router(
+    registry: CollectorRegistry, ready: ReadyCheck, metrics_token: SecretStr | None = None
+) -> APIRouter:
+    """/healthz and /readyz, always open (probes carry no token), and /metrics, which needs
+    `metrics_token` when one is set (`Settings.metrics_secret()`)."""
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", summary="Liveness: the process is up")
@@ -181,10 +211,15 @@ def ops_router(registry: CollectorRegistry, ready: ReadyCheck) -> APIRouter:
             200: {
                 "description": "The Prometheus text exposition format.",
                 "content": {"text/plain": {"schema": {"type": "string"}}},
-            }
+            },
+            401: error_doc("A metrics token is set and the request does not carry it."),
         },
     )
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        if not metrics_allowed(metrics_token, request.headers.get("authorization")):
+            return error_response(
+                401, "unauthorized", METRICS_REFUSAL, headers={"WWW-Authenticate": "Bearer"}
+            )
         body, content_type = render(registry)
         return Response(body, media_type=content_type)
 

@@ -169,7 +169,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.include_router(ops_router(registry, sink.ready))
+    app.include_router(ops_router(registry, sink.ready, settings.metrics_secret()))
     install_error_handlers(app)
     install_http_metrics(app, registry, "gateway")
 

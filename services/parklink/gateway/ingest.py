@@ -14,7 +14,7 @@ from parklink.eventkit.contracts import ParkEvent
 from parklink.eventkit.errors import EventRejected, ForeignPark
 from parklink.eventkit.tokens import Principal, Role, TokenError, TokenStore
 from parklink.eventkit.validation import admit as admit_batch
-from parklink.eventkit.web import ApiError
+from parklink.eventkit.web import ApiError, bearer
 
 JSON_TYPES = ("application/json",)
 
@@ -34,15 +34,6 @@ class Rejection(ApiError):
     ) -> None:
         super().__init__(status, code, message, details, headers)
         self.events = events
-
-
-def bearer(header: str | None) -> str | None:
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
 
 
 def authenticate(tokens: TokenStore, authorization: str | None) -> Principal:

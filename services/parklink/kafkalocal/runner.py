@@ -10,6 +10,7 @@ shared by every checkout on the machine."""
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import logging
 import os
@@ -191,6 +192,16 @@ class LocalKafka:
         marker = self.libs.parent / ".complete"
         if marker.exists():
             return self.libs
+        # Two runners fetching at once (two `kafka up`, parallel test workers) take turns:
+        # the second finds the first's jars complete.
+        self.libs.parent.mkdir(parents=True, exist_ok=True)
+        with (self.libs.parent / ".fetch.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if marker.exists():
+                return self.libs
+            return self._fetch_jars(marker)
+
+    def _fetch_jars(self, marker: Path) -> Path:
         if shutil.which(self.settings.mvn) is None:
             raise ParkLinkError("Maven (mvn) is not installed; it fetches Kafka's jars")
         log.info("fetching Apache Kafka %s jars with Maven into %s", self.version, self.libs)

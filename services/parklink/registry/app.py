@@ -7,9 +7,10 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import FastAPI, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +23,7 @@ from parklink.registry.auth import ANONYMOUS, REALM, Caller, Users, forbidden, n
 from parklink.registry.compatibility import check_depth
 from parklink.registry.config import RegistrySettings
 from parklink.registry.errors import ApiError
+from parklink.registry.openapi import VERSION_PATTERN, LevelIn, SchemaIn, answers, body_of
 from parklink.registry.service import Registry
 from parklink.registry.state import RegistryState
 from parklink.registry.store import KafkaStore
@@ -31,6 +33,12 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 OPS_PATHS = {"/healthz", "/readyz", "/metrics"}
 T = TypeVar("T")
+Version = Annotated[str, PathParam(json_schema_extra={"pattern": VERSION_PATTERN})]
+"""Documented only: the registry answers an invalid version itself (42202)."""
+RAW = {
+    "description": "The schema itself: its JSON (an object, an array or a string).",
+    "content": {CONTENT_TYPE: {"schema": {}}},
+}
 
 
 class RegistryJSON(JSONResponse):
@@ -119,7 +127,11 @@ def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> F
     async def ready() -> dict[str, str]:
         return {} if store.ready.is_set() else {"kafka": store.problem}
 
-    app.include_router(ops_router(collectors, ready))
+    # The ops endpoints answer plain JSON, as every service's do.
+    app.include_router(
+        ops_router(collectors, ready, settings.metrics_secret()),
+        default_response_class=JSONResponse,
+    )
 
     def admit(request: Request) -> Response | None:
         """None when the caller may go on; else the 401/403 answer."""
@@ -178,15 +190,19 @@ def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> F
 
     # ---- subjects and versions ----
 
-    @app.get("/subjects")
+    @app.get("/subjects", responses=answers())
     async def list_subjects(deleted: bool = False) -> list[str]:
         return registry.subjects(deleted)
 
-    @app.get("/subjects/{subject}/versions")
+    @app.get("/subjects/{subject}/versions", responses=answers(404))
     async def list_versions(subject: str, deleted: bool = False) -> list[int]:
         return registry.versions(subject, deleted)
 
-    @app.post("/subjects/{subject}/versions")
+    @app.post(
+        "/subjects/{subject}/versions",
+        responses=answers(404, 409, 413, 422),
+        openapi_extra=body_of(SchemaIn),
+    )
     async def register(subject: str, request: Request) -> dict[str, int]:
         body = await _body(request, body_limit)
         caller: Caller = request.state.caller
@@ -202,101 +218,117 @@ def create_app(settings: RegistrySettings, store: KafkaStore | None = None) -> F
             raise ApiError(401, 40101, "Unauthorized: registering a new schema needs a writer")
         raise forbidden(caller, f"registering a new schema under {subject} (needs writer)")
 
-    @app.get("/subjects/{subject}/versions/{version}")
-    async def get_version(subject: str, version: str, deleted: bool = False) -> dict[str, Any]:
+    @app.get("/subjects/{subject}/versions/{version}", responses=answers(404, 422))
+    async def get_version(subject: str, version: Version, deleted: bool = False) -> dict[str, Any]:
         return registry.version(subject, version, deleted)
 
-    @app.get("/subjects/{subject}/versions/{version}/schema")
-    async def get_raw_schema(subject: str, version: str, deleted: bool = False) -> Response:
+    @app.get(
+        "/subjects/{subject}/versions/{version}/schema",
+        responses={200: RAW, **answers(404, 422)},
+    )
+    async def get_raw_schema(subject: str, version: Version, deleted: bool = False) -> Response:
         text = registry.version(subject, version, deleted)["schema"]
         return Response(text, media_type=CONTENT_TYPE)
 
-    @app.delete("/subjects/{subject}/versions/{version}")
-    async def delete_version(subject: str, version: str, permanent: bool = False) -> int:
+    @app.delete("/subjects/{subject}/versions/{version}", responses=answers(404, 422))
+    async def delete_version(subject: str, version: Version, permanent: bool = False) -> int:
         return await call(registry.delete_version, subject, version, permanent)
 
-    @app.post("/subjects/{subject}")
+    @app.post(
+        "/subjects/{subject}", responses=answers(404, 413, 422), openapi_extra=body_of(SchemaIn)
+    )
     async def lookup(subject: str, request: Request, deleted: bool = False) -> dict[str, Any]:
         body = await _body(request, body_limit)
         return registry.lookup(subject, body, deleted)
 
-    @app.delete("/subjects/{subject}")
+    @app.delete("/subjects/{subject}", responses=answers(404))
     async def delete_subject(subject: str, permanent: bool = False) -> list[int]:
         return await call(registry.delete_subject, subject, permanent)
 
     # ---- schemas by id ----
 
-    @app.get("/schemas/types")
+    @app.get("/schemas/types", responses=answers())
     async def schema_types() -> list[str]:
         return ["AVRO"]
 
-    @app.get("/schemas/ids/{schema_id}")
+    @app.get("/schemas/ids/{schema_id}", responses=answers(404))
     async def schema_by_id(schema_id: str) -> dict[str, Any]:
         return registry.schema_by_id(schema_id)
 
-    @app.get("/schemas/ids/{schema_id}/schema")
+    @app.get(
+        "/schemas/ids/{schema_id}/schema",
+        responses={200: RAW, **answers(404)},
+    )
     async def raw_schema_by_id(schema_id: str) -> Response:
         return Response(registry.schema_by_id(schema_id)["schema"], media_type=CONTENT_TYPE)
 
-    @app.get("/schemas/ids/{schema_id}/versions")
+    @app.get("/schemas/ids/{schema_id}/versions", responses=answers(404))
     async def schema_versions(schema_id: str, deleted: bool = False) -> list[dict[str, Any]]:
         return registry.id_versions(schema_id, deleted)
 
-    @app.get("/schemas/ids/{schema_id}/subjects")
+    @app.get("/schemas/ids/{schema_id}/subjects", responses=answers(404))
     async def schema_subjects(schema_id: str, deleted: bool = False) -> list[str]:
         return registry.id_subjects(schema_id, deleted)
 
     # ---- compatibility ----
 
-    @app.post("/compatibility/subjects/{subject}/versions/{version}")
+    @app.post(
+        "/compatibility/subjects/{subject}/versions/{version}",
+        responses=answers(404, 413, 422),
+        openapi_extra=body_of(SchemaIn),
+    )
     async def test_version(
-        subject: str, version: str, request: Request, verbose: bool = False
+        subject: str, version: Version, request: Request, verbose: bool = False
     ) -> dict[str, Any]:
         body = await _body(request, body_limit)
         return await call(registry.test_compatibility, subject, version, body, verbose)
 
-    @app.post("/compatibility/subjects/{subject}/versions")
+    @app.post(
+        "/compatibility/subjects/{subject}/versions",
+        responses=answers(404, 413, 422),
+        openapi_extra=body_of(SchemaIn),
+    )
     async def test_all(subject: str, request: Request, verbose: bool = False) -> dict[str, Any]:
         body = await _body(request, body_limit)
         return await call(registry.test_compatibility, subject, None, body, verbose)
 
-    @app.get("/config")
+    @app.get("/config", responses=answers())
     async def get_global_config() -> dict[str, str]:
         return registry.get_config(None)
 
-    @app.put("/config")
+    @app.put("/config", responses=answers(413, 422), openapi_extra=body_of(LevelIn))
     async def set_global_config(request: Request) -> dict[str, str]:
         body = await _body(request, body_limit)
         return await call(registry.set_config, None, body)
 
-    @app.delete("/config")
+    @app.delete("/config", responses=answers())
     async def delete_global_config() -> dict[str, str]:
         return await call(registry.delete_config, None)
 
-    @app.get("/config/{subject}")
+    @app.get("/config/{subject}", responses=answers(404))
     async def get_subject_config(
         subject: str, default_to_global: bool = Query(False, alias="defaultToGlobal")
     ) -> dict[str, str]:
         return registry.get_config(subject, default_to_global)
 
-    @app.put("/config/{subject}")
+    @app.put("/config/{subject}", responses=answers(413, 422), openapi_extra=body_of(LevelIn))
     async def set_subject_config(subject: str, request: Request) -> dict[str, str]:
         body = await _body(request, body_limit)
         return await call(registry.set_config, subject, body)
 
-    @app.delete("/config/{subject}")
+    @app.delete("/config/{subject}", responses=answers(404))
     async def delete_subject_config(subject: str) -> dict[str, str]:
         return await call(registry.delete_config, subject)
 
-    @app.get("/mode")
+    @app.get("/mode", responses=answers())
     async def mode() -> dict[str, str]:
         return {"mode": "READWRITE"}
 
-    @app.get("/mode/{subject}")
+    @app.get("/mode/{subject}", responses=answers())
     async def subject_mode(subject: str) -> dict[str, str]:
         return {"mode": "READWRITE"}
 
-    @app.get("/")
+    @app.get("/", responses=answers())
     async def root() -> dict[str, Any]:
         return {}
 

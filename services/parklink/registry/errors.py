@@ -46,7 +46,7 @@ def parse_version(raw: str) -> int | None:
     """A version path segment: a number in [1, 2^31-1], or "latest"/-1 (returned as None)."""
     if raw == "latest" or raw == "-1":
         return None
-    if raw.isdigit() and 1 <= int(raw) <= MAX_VERSION:
+    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_VERSION:
         return int(raw)
     raise ApiError(
         422,

@@ -229,6 +229,6 @@ def _requested_level(body: Any) -> Level:
 
 
 def _schema_id(raw: str) -> int:
-    if raw.isdigit() and 0 < int(raw) <= errors.MAX_VERSION:
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) <= errors.MAX_VERSION:
         return int(raw)
     raise errors.schema_not_found(raw)

@@ -92,7 +92,7 @@ class KafkaStore:
         try:
             if self.topic in admin.list_topics():
                 return
-            brokers = len(admin.describe_cluster()["brokers"])
+            brokers = bus.live_brokers(admin)
             spec = NewTopic(
                 self.topic,
                 num_partitions=1,

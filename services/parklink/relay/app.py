@@ -154,7 +154,7 @@ def create_app(settings: RelaySettings, registry: RegistryClient | None = None) 
 
     app = FastAPI(title="ParkLink ingress relay", lifespan=lifespan)
     app.state.relay = relay
-    app.include_router(ops_router(collectors, ready))
+    app.include_router(ops_router(collectors, ready, settings.metrics_secret()))
     return app
 
 

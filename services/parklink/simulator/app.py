@@ -11,17 +11,26 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 
 from parklink.eventkit import service
 from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import now_utc
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.metrics import new_registry
-from parklink.eventkit.web import ApiError, install_error_handlers, install_http_metrics, ops_router
+from parklink.eventkit.tokens import Role, TokenError, TokenStore
+from parklink.eventkit.web import (
+    ApiError,
+    error_doc,
+    install_error_handlers,
+    install_http_metrics,
+    ops_router,
+)
 from parklink.simulator import credentials
 from parklink.simulator.config import SimulatorSettings
 from parklink.simulator.geography import PARKS
@@ -118,10 +127,60 @@ def _publishing_sink(settings: SimulatorSettings) -> Sink:
     return GatewaySink(settings.gateway_url, tokens.parks)
 
 
-def create_web(runner: Runner, sink: Sink, registry: Any) -> FastAPI:
+CONTROL_HELP = (
+    "An alliance operator's token (`parklink token issue --operator NAME`; `parklink up` "
+    "keeps one in <state dir>/demo-tokens.json)."
+)
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+"""The content types a page of another site may POST without asking (no CORS preflight)."""
+CONTROL_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: error_doc("No, unknown, expired or revoked bearer token."),
+    403: error_doc("The token is not an alliance operator's."),
+    415: error_doc("A form body: the control endpoints take no body."),
+}
+
+Credentials = Annotated[
+    HTTPAuthorizationCredentials | None,
+    Depends(HTTPBearer(auto_error=False, description=CONTROL_HELP)),
+]
+
+
+def operator_guard(tokens: TokenStore) -> Any:
+    """A dependency that lets only an alliance operator's bearer token through. A browser
+    sends no Authorization header with a cross-site form, and a form body is refused too."""
+
+    def guard(request: Request, creds: Credentials) -> str:
+        try:
+            principal = tokens.verify(creds.credentials if creds else None)
+        except TokenError as exc:
+            raise ApiError(
+                401,
+                "unauthorized",
+                f"{exc}: send `Authorization: Bearer <operator token>`",
+                headers={"WWW-Authenticate": "Bearer"},
+            ) from exc
+        if principal.role is not Role.OPERATOR:
+            raise ApiError(403, "forbidden", "only an alliance operator may control the simulator")
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind in FORM_TYPES:
+            raise ApiError(415, "unsupported_media_type", "this endpoint takes no form body")
+        return principal.name
+
+    return guard
+
+
+def create_web(
+    runner: Runner,
+    sink: Sink,
+    registry: Any,
+    tokens: TokenStore,
+    metrics_token: SecretStr | None = None,
+) -> FastAPI:
+    """Status and metrics; the control endpoints (state-changing) need an operator token."""
     app = FastAPI(title="ParkLink simulator", docs_url=None, redoc_url=None)
     install_error_handlers(app)
     install_http_metrics(app, registry, "simulator")
+    operator = Depends(operator_guard(tokens))
 
     async def ready() -> dict[str, str]:
         problems = await sink.problems()
@@ -129,7 +188,7 @@ def create_web(runner: Runner, sink: Sink, registry: Any) -> FastAPI:
             problems["runner"] = "not started"
         return problems
 
-    app.include_router(ops_router(registry, ready))
+    app.include_router(ops_router(registry, ready, metrics_token))
 
     @app.get("/v1/status", summary="What the simulator has published and injected")
     async def status() -> dict[str, Any]:
@@ -149,11 +208,18 @@ def create_web(runner: Runner, sink: Sink, registry: Any) -> FastAPI:
             "injections": [_injection(i) for i in runner.world.injections],
         }
 
-    @app.post("/v1/scenarios/{name}", status_code=201, summary="Inject a scenario now")
-    async def inject(name: str) -> Any:
+    @app.post(
+        "/v1/scenarios/{name}",
+        status_code=201,
+        summary="Inject a scenario now",
+        responses=CONTROL_REFUSALS,
+    )
+    async def inject(name: str, by: str = operator) -> Any:
         if name not in SCENARIOS:
             raise ApiError(404, "unknown_scenario", f"no scenario {name!r}", sorted(SCENARIOS))
-        return JSONResponse(_injection(runner.trigger(name)), status_code=201)
+        injection = runner.trigger(name)
+        log.info("%s injected scenario %s", by, name)
+        return JSONResponse(_injection(injection), status_code=201)
 
     return app
 
@@ -207,8 +273,10 @@ async def run(settings: SimulatorSettings, duration_s: float | None = None) -> S
     )
     with service.stop_event() as stop:
         web: asyncio.Task[None] | None = None
+        tokens: TokenStore | None = None
         if settings.simulator_port:
-            app = create_web(runner, sink, registry)
+            tokens = TokenStore.in_state_dir(settings.state_dir)
+            app = create_web(runner, sink, registry, tokens, settings.metrics_secret())
             web = asyncio.create_task(
                 service.serve_until(app, settings.simulator_host, settings.simulator_port, stop)
             )
@@ -218,6 +286,8 @@ async def run(settings: SimulatorSettings, duration_s: float | None = None) -> S
             stop.set()
             if web is not None:
                 await asyncio.gather(web, return_exceptions=True)
+            if tokens is not None:
+                tokens.close()
             await sink.aclose()
 
 

@@ -15,7 +15,8 @@ def register(subparsers: Any) -> None:
         description="Publishes orders, shipments and weekly capacity of 8 alliance parks "
         "through the gateway (PARKLINK_GATEWAY_URL, one token per park) or with the SDK "
         "(--direct). Scenarios: border-jam, capacity-outage, demand-surge, park-offline; "
-        "inject one on demand with POST http://127.0.0.1:6068/v1/scenarios/NAME. "
+        "inject one on demand with POST http://127.0.0.1:6068/v1/scenarios/NAME and an alliance "
+        "operator's bearer token. "
         "Stops cleanly on Ctrl-C / SIGTERM after publishing what is queued.",
     )
     add_arguments(sim)

@@ -3,8 +3,10 @@ alerts to it: shared by the integration and e2e console tests."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -91,14 +93,10 @@ def publisher(kafka_bootstrap: str, topic_prefix: str, registry_url: str) -> Ite
     pub.close()
 
 
-@pytest.fixture
-def console(
+def console_env(
     kafka_bootstrap: str, topic_prefix: str, registry_url: str, state_dir: Path
-) -> Iterator[Console]:
-    tokens = TokenStore.in_state_dir(state_dir)
-    token = tokens.issue(Role.OPERATOR, "ops")
-    tokens.close()
-    env = {
+) -> dict[str, str]:
+    return {
         "PARKLINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "PARKLINK_TOPIC_PREFIX": topic_prefix,
         "PARKLINK_REGISTRY_URL": registry_url,
@@ -110,7 +108,78 @@ def console(
         # The tests' webhook receivers listen on this machine.
         "PARKLINK_WEBHOOK_ALLOWED_TARGETS": "127.0.0.1:*",
     }
-    c = Console(env, state_dir, token)
+
+
+def new_console(env: dict[str, str], state_dir: Path) -> Console:
+    """A console (not started yet) with an operator's token issued in `state_dir`."""
+    tokens = TokenStore.in_state_dir(state_dir)
+    token = tokens.issue(Role.OPERATOR, "ops")
+    tokens.close()
+    return Console(env, state_dir, token)
+
+
+@pytest.fixture
+def console(
+    kafka_bootstrap: str, topic_prefix: str, registry_url: str, state_dir: Path
+) -> Iterator[Console]:
+    env = console_env(kafka_bootstrap, topic_prefix, registry_url, state_dir)
+    c = new_console(env, state_dir)
     c.start()
     yield c
     c.stop()
+
+
+class Receiver:
+    """A webhook receiver on a free port of 127.0.0.1. `answer(headers, n)` gives the status
+    code of the n-th request (it may block: a receiver that hangs); `requests` holds each
+    request answered, `arrived` the delivery id of each one that came in."""
+
+    def __init__(self, answer: Callable[[dict[str, str], int], int]) -> None:
+        self.requests: list[tuple[dict[str, str], bytes, int]] = []
+        self.arrived: list[str] = []
+        self.answer = answer
+        lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                headers = dict(self.headers.items())
+                with lock:
+                    n = len(receiver.arrived)
+                    receiver.arrived.append(headers.get("X-ParkLink-Delivery", ""))
+                code = receiver.answer(headers, n)
+                with lock:
+                    receiver.requests.append((headers, body, code))
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def delivered(self) -> list[tuple[dict[str, str], bytes, int]]:
+        return [r for r in self.requests if r[2] == 200]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver_factory() -> Iterator[Callable[[Callable[[int], bool]], Receiver]]:
+    """Receivers that answer 503 to the n-th request while `failing(n)`, else 200."""
+    made: list[Receiver] = []
+
+    def make(failing: Callable[[int], bool]) -> Receiver:
+        made.append(Receiver(lambda _headers, n: 503 if failing(n) else 200))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 from factories import alert, resolved
-from integration.console.harness import Console, Publisher, wait_for
+from integration.console.harness import Console, Publisher, Receiver, wait_for
 
 from parklink.console.signing import verify
-from parklink.eventkit.lifecycle import free_port
 
 pytestmark = pytest.mark.broker
 
@@ -44,6 +42,9 @@ def test_alerts_show_up_and_a_deleted_database_is_rebuilt(
         "the console to read the alerts",
     )
     before = _current(console.get("/v1/alerts")["items"])
+    # Its lag on the alerts topic, from the position it stored: nothing left to read.
+    lag = wait_for(lambda: _caught_up(_lag(console)), "the console's consumer lag to be 0")
+    assert lag and set(lag.values()) == {0.0}, lag
     detail = console.get("/v1/alerts/" + quote(firing.alert_id, safe=""))
     assert [h["status"] for h in detail["history"]] == ["FIRING", "RESOLVED"]
 
@@ -55,51 +56,19 @@ def test_alerts_show_up_and_a_deleted_database_is_rebuilt(
     wait_for(lambda: _current(console.get("/v1/alerts")["items"]) == before, "the same state")
 
 
-class Receiver:
-    """A webhook receiver on a free port that fails while `failing()` says so."""
-
-    def __init__(self, failing: Callable[[int], bool]) -> None:
-        self.requests: list[tuple[dict[str, str], bytes, int]] = []
-        self.failing = failing
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                code = 503 if receiver.failing(len(receiver.requests)) else 200
-                receiver.requests.append((dict(self.headers.items()), body, code))
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def delivered(self) -> list[tuple[dict[str, str], bytes, int]]:
-        return [r for r in self.requests if r[2] == 200]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def _lag(console: Console) -> dict[str, float]:
+    """parklink_consumer_lag of the console, by partition label (empty until measured)."""
+    body = httpx.get(f"{console.url}/metrics", timeout=10).text
+    out = {}
+    for line in body.splitlines():
+        if line.startswith('parklink_consumer_lag{group="console"'):
+            labels, value = line.rsplit(" ", 1)
+            out[labels] = float(value)
+    return out
 
 
-@pytest.fixture
-def receiver_factory() -> Iterator[Callable[[Callable[[int], bool]], Receiver]]:
-    made: list[Receiver] = []
-
-    def make(failing: Callable[[int], bool]) -> Receiver:
-        r = Receiver(failing)
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        r.close()
+def _caught_up(lag: dict[str, float]) -> dict[str, float] | None:
+    return lag if lag and set(lag.values()) == {0.0} else None
 
 
 SECRET = "whsec-test-0123456789abcdef"

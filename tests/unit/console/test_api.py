@@ -189,6 +189,21 @@ def test_unknown_alert_is_404(console: Console) -> None:
     assert console.post(_path("SHIPMENT_DELAY|NOPE") + "/ack", {}).status_code == 404
 
 
+def test_a_silence_ending_in_the_past_or_after_9999_is_kept_not_a_500(console: Console) -> None:
+    past = console.post(
+        "/v1/silences", {"matchers": {"type": "PARK_SILENT"}, "expires_at": "2020-01-01T00:00:00Z"}
+    )
+    assert past.status_code == 201, past.text
+    assert past.json()["active"] is False
+    far = console.post(
+        "/v1/silences",
+        {"matchers": {"type": "PARK_SILENT"}, "expires_at": "9999-12-31T23:00:00-05:00"},
+    )
+    assert far.status_code == 201, far.text
+    assert far.json()["active"] is True
+    assert far.json()["expires_at"].startswith("9999-12-30")
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -196,7 +211,7 @@ def test_unknown_alert_is_404(console: Console) -> None:
         {"matchers": {"severity": "LOUD"}, "duration_minutes": 60},
         {"matchers": {"type": "PARK_SILENT"}},
         {"matchers": {"type": "PARK_SILENT"}, "duration_minutes": -5},
-        {"matchers": {"type": "PARK_SILENT"}, "expires_at": "2020-01-01T00:00:00Z"},
+        {"matchers": {"type": "PARK_SILENT"}, "expires_at": "2020-01-01T00:00:00Z", "x": 1},
         {"matchers": {"colour": "red"}, "duration_minutes": 60},
         {"duration_minutes": 60},
     ],

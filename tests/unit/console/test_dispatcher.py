@@ -131,7 +131,7 @@ def test_marked_failed_after_the_last_attempt_with_a_generic_reason(
     [delivery] = store.list_deliveries(webhook_id)
     assert (delivery["status"], delivery["attempts"]) == ("failed", 3)
     assert delivery["last_error"] == FAILURE
-    assert store.due_deliveries(datetime.now(UTC)) == []
+    assert store.claim_deliveries(datetime.now(UTC), "another", 60) == []
 
 
 def test_an_answering_port_and_a_closed_one_look_the_same(
@@ -164,7 +164,7 @@ def test_an_answering_port_and_a_closed_one_look_the_same(
                 allow=parse_allow_list("receiver.test:*"),
                 resolver=resolver,
             )
-            for due in store.due_deliveries(datetime.now(UTC)):
+            for due in store.claim_deliveries(datetime.now(UTC), dispatcher.claim, 60):
                 await dispatcher.attempt(due)
 
     asyncio.run(once())
@@ -223,7 +223,7 @@ def test_secrets_are_encrypted_at_rest(open_store: OpenStore, database_url: str)
         ).scalar_one()
     assert SECRET not in stored
     assert stored.startswith("fernet:")
-    [due] = store.due_deliveries(datetime.now(UTC))
+    [due] = store.claim_deliveries(datetime.now(UTC), "test", 60)
     assert due.secret == SECRET
 
 

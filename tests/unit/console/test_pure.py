@@ -92,9 +92,19 @@ def test_signature_verifies_and_detects_tampering() -> None:
 
 
 def test_backoff_doubles_and_stops_after_the_last_attempt() -> None:
-    delays = [next_attempt_in(n, 5, 0.5, 60) for n in range(1, 6)]
+    delays = [next_attempt_in(n, 5, 0.5, 60, 0.0) for n in range(1, 6)]
     assert delays == [0.5, 1.0, 2.0, 4.0, None]
-    assert next_attempt_in(3, 10, 10, 25) == 25
+    assert next_attempt_in(3, 10, 10, 25, 0.0) == 25
+    assert next_attempt_in(10_000, 20_000, 1, 600, 0.0) == 600  # capped, no overflow
+
+
+def test_backoff_jitter_takes_off_up_to_half() -> None:
+    assert next_attempt_in(3, 10, 1, 60, 1.0) == 2.0
+    assert next_attempt_in(3, 10, 1, 60, 0.5) == 3.0
+    assert next_attempt_in(40, 50, 1, 60, 1.0) == 30.0  # half of the cap
+    for jitter in (-1.0, 2.0):  # out of range: clamped
+        delay = next_attempt_in(3, 10, 1, 60, jitter)
+        assert delay is not None and 2.0 <= delay <= 4.0
 
 
 def test_sse_message_is_one_event_block() -> None:

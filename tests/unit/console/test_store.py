@@ -218,29 +218,41 @@ def test_a_pending_delivery_survives_a_restart(open_store: OpenStore, database_u
     store = open_store(database_url)
     hook = store.create_webhook("http://receiver.test/hook", None, Matchers(), "", "ops", now)
     store.apply(TOPIC, _records(alert()), now)
-    [due] = store.due_deliveries(now)
+    [due] = store.claim_deliveries(now, "console-1", 60)
     retry_at = now + timedelta(minutes=10)
     status = store.record_attempt(
-        due.delivery_id, now, delivered=False, status_code=503, error="503", retry_at=retry_at
+        due.delivery_id,
+        "console-1",
+        now,
+        delivered=False,
+        status_code=503,
+        error="503",
+        retry_at=retry_at,
     )
     assert status == "pending"
     store.close()
 
     store = open_store(database_url)  # a restarted console
-    assert store.due_deliveries(now) == []
+    assert store.claim_deliveries(now, "console-2", 60) == []
     assert store.next_due_at() == retry_at
     # Replaying the topic after the restart queues nothing new.
     assert [a.new_transition for a in store.apply(TOPIC, _records(alert()), now)] == [False]
-    [again] = store.due_deliveries(retry_at)
+    [again] = store.claim_deliveries(retry_at, "console-2", 60)
     assert (again.delivery_id, again.attempts, again.body) == (due.delivery_id, 1, due.body)
     assert again.secret == hook["secret"]
     store.record_attempt(
-        again.delivery_id, retry_at, delivered=True, status_code=204, error=None, retry_at=None
+        again.delivery_id,
+        "console-2",
+        retry_at,
+        delivered=True,
+        status_code=204,
+        error=None,
+        retry_at=None,
     )
     store.close()
 
     store = open_store(database_url)
-    assert store.due_deliveries(retry_at + timedelta(days=1)) == []
+    assert store.claim_deliveries(retry_at + timedelta(days=1), "console-3", 60) == []
     assert store.next_due_at() is None
     [done] = store.list_deliveries(hook["webhook_id"])
     assert (done["status"], done["attempts"], done["last_status_code"]) == ("delivered", 2, 204)

@@ -283,15 +283,19 @@ def test_direct_sink_replaces_a_publisher_after_a_delivery_failure(
     assert second.sent == [e.event_id for e in events]
 
 
-def test_status_says_whether_the_rate_is_kept() -> None:
+def test_status_says_whether_the_rate_is_kept(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
+    from parklink.eventkit.tokens import TokenStore
+
+    tokens = TokenStore.in_state_dir(tmp_path)
     registry = new_registry("simulator-status-test")
     sink = FakeSink(push_back_every=3, retry_after=0.3)
     runner = make_runner(sink, max_events=100, lag_warn_s=0.2, registry=registry)
     stats = run(runner)
-    with TestClient(create_web(runner, sink, registry)) as client:
+    with TestClient(create_web(runner, sink, registry, tokens)) as client:
         status = client.get("/v1/status").json()
+    tokens.close()
     assert status["generated"] == status["published"] == stats.published == 100
     assert status["backlog"] == 0
     assert status["keeping_up"] is True  # nothing waits any more

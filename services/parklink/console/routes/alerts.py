@@ -16,9 +16,19 @@ from parklink.console.access import Access
 from parklink.console.auth import TOKEN_HELP, Credentials, acts, authorize, reads, requires
 from parklink.console.errors import ApiError, not_found, query_error
 from parklink.console.hub import format_sse
+from parklink.console.matching import NO_NUL
 from parklink.console.models import AckIn, AckOut, AlertDetail, AlertPage, Timeline, errors
-from parklink.console.query import MAX_LIMIT, QueryError, parse_query, timeline, to_ms
+from parklink.console.query import (
+    CURSOR_FORMAT,
+    MAX_LIMIT,
+    QueryError,
+    one_or_more,
+    parse_query,
+    timeline,
+    to_ms,
+)
 from parklink.console.runtime import Runtime
+from parklink.eventkit.contracts import AlertStatus, Severity
 from parklink.eventkit.tokens import TokenError
 
 STREAM_DOC = (
@@ -51,14 +61,38 @@ def router(runtime: Runtime) -> APIRouter:
     def list_alerts(
         request: Request,
         who: Reader,
-        status: Annotated[str | None, Query(description="FIRING, RESOLVED (comma list)")] = None,
-        type: Annotated[str | None, Query(description="alert type(s), comma list")] = None,
-        severity: Annotated[str | None, Query(description="INFO, WARNING, CRITICAL")] = None,
-        park: Annotated[str | None, Query(description="alerts naming this park")] = None,
-        corridor: str | None = None,
-        since: Annotated[str | None, Query(description="updated at or after (ISO 8601)")] = None,
+        status: Annotated[
+            str | None,
+            Query(description="FIRING, RESOLVED (comma list)", pattern=one_or_more(AlertStatus)),
+        ] = None,
+        type: Annotated[
+            str | None, Query(description="alert type(s), comma list", pattern=NO_NUL)
+        ] = None,
+        severity: Annotated[
+            str | None,
+            Query(
+                description="INFO, WARNING, CRITICAL (comma list)", pattern=one_or_more(Severity)
+            ),
+        ] = None,
+        park: Annotated[
+            str | None, Query(description="alerts naming this park", pattern=NO_NUL)
+        ] = None,
+        corridor: Annotated[str | None, Query(pattern=NO_NUL)] = None,
+        since: Annotated[
+            str | None,
+            Query(
+                description="updated at or after (ISO 8601 with a zone)",
+                json_schema_extra={"format": "date-time"},
+            ),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-        cursor: Annotated[str | None, Query(description="`next_cursor` of the page before")] = None,
+        cursor: Annotated[
+            str | None,
+            Query(
+                description="`next_cursor` of the page before (opaque)",
+                json_schema_extra={"format": CURSOR_FORMAT},
+            ),
+        ] = None,
     ) -> dict[str, Any]:
         try:
             query = parse_query(

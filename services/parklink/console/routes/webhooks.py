@@ -25,10 +25,12 @@ from parklink.console.targets import TargetRefused, resolve_target
 
 WEBHOOK_DOC = (
     "Each delivery is a POST of a JSON body `{delivery_id, webhook_id, event, alert}` with "
-    "headers `X-ParkLink-Delivery` (id, the same on every retry), `X-ParkLink-Event`, "
+    "headers `X-ParkLink-Delivery` (id, the same on every retry and for the same alert state "
+    "and webhook: drop repeats by it), `X-ParkLink-Event`, "
     "`X-ParkLink-Timestamp` (unix seconds) and `X-ParkLink-Signature: sha256=<hex>`, the "
     "HMAC-SHA256 under the subscription's secret of `<timestamp>.<body>`. Any non-2xx answer "
-    "or network error is retried with exponential backoff; after the last attempt the "
+    "or network error (or no answer within the timeout) is retried with jittered "
+    "exponential backoff; after the last attempt the "
     "delivery is marked failed (see `/v1/webhooks/{id}/deliveries`; a failure is recorded "
     "as `delivery failed`, whatever its cause). The URL must be `https` and its host must "
     "resolve to public addresses only (checked now and before each delivery); plain `http` "

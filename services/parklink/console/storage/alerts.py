@@ -295,7 +295,6 @@ def _apply_one(
         return applied
     count = 0
     for hook in hooks:
-        if hook.wants(alert):
-            enqueue(conn, hook.webhook_id, alert, received)
+        if hook.wants(alert) and enqueue(conn, hook.webhook_id, alert, received):
             count += 1
     return Applied(alert, True, True, None, count)

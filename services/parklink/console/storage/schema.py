@@ -122,6 +122,7 @@ deliveries = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Column("delivered_at", BigInteger),
+    Column("claim", String(36)),
 )
 events = Table(
     "alert_events",
@@ -198,7 +199,16 @@ def _v3(conn: Connection) -> None:
     audit.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+def _v4(conn: Connection) -> None:
+    """Deliveries claimed by one console at a time: the claim names the dispatcher that sends
+    the delivery until it records the outcome (or its lease runs out)."""
+    have = {c["name"] for c in inspect(conn).get_columns(deliveries.name)}
+    if "claim" not in have:
+        quote = conn.dialect.identifier_preparer.quote
+        conn.exec_driver_sql(f"ALTER TABLE {quote(deliveries.name)} ADD COLUMN claim VARCHAR(36)")
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 """Schema version n is reached by running MIGRATIONS[n-1]; only ever append."""
 
 MIGRATION_LOCK = 0x5041524B4C494E4B  # pg_advisory_xact_lock key ("PARKLINK")

@@ -1,13 +1,21 @@
 """Webhook subscriptions and their deliveries. The deliveries table is the dispatcher's queue:
-a delivery is queued in the same transaction as the alert state that caused it."""
+a delivery is queued in the same transaction as the alert state that caused it.
+
+Consoles sharing a database share the queue: a dispatcher claims a due delivery (on
+PostgreSQL with `FOR UPDATE SKIP LOCKED`, so two claiming at once take different rows; SQLite
+has one writer), which moves its due time to the end of a lease; only the claimant records
+the outcome. A console that dies holding a claim leaves the delivery due again when the lease
+runs out. A delivery's id is derived from the alert state and the webhook, so a receiver that
+sees the same id twice has seen the same delivery."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -21,6 +29,9 @@ from parklink.console.storage.schema import deliveries, from_ms, iso, webhooks
 from parklink.eventkit.contracts import DisruptionAlert
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+DELIVERY_IDS = uuid.UUID("5c0b7a52-8e3f-4f7e-9a61-3d2b1c0e9f48")
+"""The namespace of delivery ids (UUID version 5 of the webhook and the alert state)."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +67,30 @@ def subscriptions(conn: Connection) -> list[Subscription]:
     return [Subscription(w, Matchers.model_validate(m), p) for w, m, p in rows]
 
 
-def enqueue(conn: Connection, webhook_id: str, alert: DisruptionAlert, received: int) -> None:
-    """Queue one delivery of `alert` to a subscription, due now."""
-    delivery_id = str(uuid.uuid4())
+def delivery_id_of(webhook_id: str, alert: DisruptionAlert) -> str:
+    """The same for the same webhook and alert state (type, subject, update time, status,
+    severity), whichever console queues it and however often the topic is replayed."""
+    state = "|".join(
+        (
+            webhook_id,
+            alert.alert_id,
+            str(to_ms(alert.updated_at)),
+            alert.status.value,
+            alert.severity.value,
+        )
+    )
+    return str(uuid.uuid5(DELIVERY_IDS, state))
+
+
+def enqueue(conn: Connection, webhook_id: str, alert: DisruptionAlert, received: int) -> bool:
+    """Queue one delivery of `alert` to a subscription, due now; False when that delivery is
+    queued already."""
+    delivery_id = delivery_id_of(webhook_id, alert)
+    queued = conn.execute(
+        select(deliveries.c.delivery_id).where(deliveries.c.delivery_id == delivery_id)
+    ).first()
+    if queued is not None:
+        return False
     event_name = webhook_event(alert)
     body = json.dumps(
         {
@@ -84,6 +116,7 @@ def enqueue(conn: Connection, webhook_id: str, alert: DisruptionAlert, received:
             updated_at=received,
         )
     )
+    return True
 
 
 def _webhook_view(values: dict[str, Any]) -> dict[str, Any]:
@@ -208,8 +241,58 @@ class Webhooks:
             )
             return [_delivery_view(r._asdict()) for r in rows]
 
-    def due_deliveries(self, now: datetime, limit: int = 20) -> list[DueDelivery]:
+    def due_webhooks(
+        self, now: datetime, busy: Collection[str] = (), limit: int = 100
+    ) -> list[str]:
+        """Webhooks with a delivery due at `now`, other than those in `busy`."""
+        stmt = (
+            select(deliveries.c.webhook_id)
+            .where(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= to_ms(now))
+            .group_by(deliveries.c.webhook_id)
+            .order_by(func.min(deliveries.c.next_attempt_at))
+            .limit(limit)
+        )
+        if busy:
+            stmt = stmt.where(deliveries.c.webhook_id.not_in(list(busy)))
         with self.engine.connect() as conn:
+            return [str(w) for (w,) in conn.execute(stmt)]
+
+    def claim_deliveries(
+        self,
+        now: datetime,
+        claim: str,
+        lease_s: float,
+        *,
+        webhook_id: str | None = None,
+        limit: int = 20,
+    ) -> list[DueDelivery]:
+        """Take up to `limit` deliveries due at `now` (of one webhook when given) for the
+        dispatcher `claim`: nobody else takes them until `lease_s` has passed or the outcome
+        is recorded."""
+        conds = [deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= to_ms(now)]
+        if webhook_id is not None:
+            conds.append(deliveries.c.webhook_id == webhook_id)
+        with self.engine.begin() as conn:
+            ids = [
+                str(d)
+                for (d,) in conn.execute(
+                    select(deliveries.c.delivery_id)
+                    .where(*conds)
+                    .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ]
+            if not ids:
+                return []
+            # The conditions again: SQLite takes its write lock only here, so another
+            # connection may have claimed some of these since the SELECT.
+            until = to_ms(now + timedelta(seconds=lease_s))
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.delivery_id.in_(ids), *conds)
+                .values(claim=claim, next_attempt_at=until)
+            )
             rows = conn.execute(
                 select(
                     deliveries.c.delivery_id,
@@ -221,38 +304,57 @@ class Webhooks:
                     deliveries.c.attempts,
                 )
                 .join(webhooks, webhooks.c.webhook_id == deliveries.c.webhook_id)
-                .where(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= to_ms(now))
-                .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at)
-                .limit(limit)
-            )
-            return [
-                DueDelivery(d, w, url, self.box.open(secret), e, b, n)
-                for d, w, url, secret, e, b, n in rows
-            ]
+                .where(
+                    deliveries.c.delivery_id.in_(ids),
+                    deliveries.c.claim == claim,
+                    deliveries.c.next_attempt_at == until,
+                )
+                .order_by(deliveries.c.created_at, deliveries.c.delivery_id)
+            ).all()
+        return [
+            DueDelivery(d, w, url, self.box.open(secret), e, b, n)
+            for d, w, url, secret, e, b, n in rows
+        ]
 
-    def next_due_at(self) -> datetime | None:
+    def release_claims(self, claim: str, now: datetime) -> int:
+        """Hand back what the dispatcher `claim` took and did not finish (it is stopping):
+        due again now, for whichever console comes first."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(deliveries)
+                .where(deliveries.c.claim == claim, deliveries.c.status == PENDING)
+                .values(claim=None, next_attempt_at=to_ms(now))
+            )
+        return int(done.rowcount)
+
+    def next_due_at(self, busy: Collection[str] = ()) -> datetime | None:
+        """When the next pending delivery (of a webhook not in `busy`) is due."""
+        stmt = select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.status == PENDING)
+        if busy:
+            stmt = stmt.where(deliveries.c.webhook_id.not_in(list(busy)))
         with self.engine.connect() as conn:
-            ms = conn.execute(
-                select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.status == PENDING)
-            ).scalar()
+            ms = conn.execute(stmt).scalar()
         return None if ms is None else from_ms(int(ms))
 
     def record_attempt(
         self,
         delivery_id: str,
+        claim: str,
         now: datetime,
         *,
         delivered: bool,
         status_code: int | None,
         error: str | None,
         retry_at: datetime | None,
-    ) -> str:
-        """Note the outcome of one attempt; returns the delivery's new status."""
+    ) -> str | None:
+        """Note the outcome of one attempt made under `claim`; returns the delivery's new
+        status, or None when the claim was lost (its lease ran out and another dispatcher
+        took the delivery, or the webhook was deleted)."""
         status = DELIVERED if delivered else PENDING if retry_at is not None else FAILED
         with self.engine.begin() as conn:
-            conn.execute(
+            done = conn.execute(
                 update(deliveries)
-                .where(deliveries.c.delivery_id == delivery_id)
+                .where(deliveries.c.delivery_id == delivery_id, deliveries.c.claim == claim)
                 .values(
                     status=status,
                     attempts=deliveries.c.attempts + 1,
@@ -261,9 +363,10 @@ class Webhooks:
                     updated_at=to_ms(now),
                     delivered_at=to_ms(now) if delivered else None,
                     next_attempt_at=None if retry_at is None else to_ms(retry_at),
+                    claim=None,
                 )
             )
-        return status
+        return status if done.rowcount == 1 else None
 
     def delivery_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

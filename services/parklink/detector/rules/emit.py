@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from parklink.detector.state import AlertState
+from parklink.detector.state import AlertState, Impact, impact_of
 from parklink.eventkit.contracts import AlertStatus, DisruptionAlert
 
 
@@ -14,12 +14,14 @@ def _moment(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def impact(alert: DisruptionAlert) -> tuple[object, ...]:
-    return (
+def impact(alert: DisruptionAlert) -> Impact:
+    """The impact of a firing alert as emitted (`AlertState.impact` of what it came from)."""
+    return impact_of(
         alert.severity,
         tuple(alert.parks),
         tuple(alert.impacted_orders),
         tuple(alert.impacted_shipments),
+        alert.metrics,
     )
 
 

@@ -3,12 +3,17 @@ arrival; and the shipment's view for its corridor (CORRIDOR_CONGESTION)."""
 
 from __future__ import annotations
 
+from parklink.detector.rules.limits import bound, bounded_impact
 from parklink.detector.rules.text import duration, when
 from parklink.detector.state import AlertState, ShipmentEntity, ShipmentView, millis
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit.contracts import AlertType, Severity, ShipmentEvent
 
 HOUR_MS = 3_600_000
+MAX_CORRIDORS = 16
+"""Corridors a shipment remembers having been reported on (the latest ones): those that
+still need to learn that it left. A shipment rerouted more often than this is an error of its
+park, and the oldest corridors then keep its last view until it leaves the tables."""
 
 
 def apply_shipment(
@@ -30,7 +35,7 @@ def apply_shipment(
     base: ShipmentEntity | ShipmentEvent = event if newer else entity
     corridors = entity.corridors
     if newer and event.corridor not in corridors:
-        corridors = (*corridors, event.corridor)
+        corridors = (*corridors, event.corridor)[-MAX_CORRIDORS:]
     merged = ShipmentEntity(
         shipment_id=entity.shipment_id,
         event_time=event_time if newer else entity.event_time,
@@ -76,13 +81,19 @@ def same_delay_impact(a: ShipmentEntity, b: ShipmentEntity, limits: Thresholds) 
     return delay_impact(a, limits) == delay_impact(b, limits)
 
 
+def order_list(ship: ShipmentEntity) -> list[str]:
+    """The shipment's orders by id, each once."""
+    return sorted(set(ship.order_ids))
+
+
 def delay_impact(ship: ShipmentEntity, limits: Thresholds) -> tuple[object, ...]:
     """`delay_alert(ship, ...).impact()` without wording the alert."""
-    return (
+    return bounded_impact(
         delay_severity(ship, limits),
         _parks(ship),
-        tuple(sorted(ship.order_ids)),
+        order_list(ship),
         (ship.shipment_id,),
+        limits.alert_list_limit,
     )
 
 
@@ -111,19 +122,20 @@ def delay_alert(ship: ShipmentEntity, limits: Thresholds, now: int) -> AlertStat
                 f"estimated arrival {when(eta)} vs planned {when(ship.planned_arrival)}."
             )
     evidence = tuple(dict.fromkeys(e for e in (ship.event_id, ship.eta_event_id) if e))
-    return AlertState(
+    alert = AlertState(
         type=AlertType.SHIPMENT_DELAY.value,
         subject=ship.shipment_id,
         severity=severity,
         summary=summary,
         parks=_parks(ship),
-        impacted_orders=tuple(sorted(ship.order_ids)),
+        impacted_orders=tuple(order_list(ship)),
         impacted_shipments=(ship.shipment_id,),
         evidence=evidence,
         metrics=metrics,
         corridor=ship.corridor,
         at=now,
     )
+    return bound(alert, limits.alert_list_limit)
 
 
 def corridor_views(ship: ShipmentEntity, delay: AlertState) -> list[tuple[str, ShipmentView]]:
@@ -135,8 +147,9 @@ def corridor_views(ship: ShipmentEntity, delay: AlertState) -> list[tuple[str, S
         event_id=ship.event_id,
         corridor=ship.corridor,
         delayed=delay.severity is not None,
-        order_ids=tuple(sorted(ship.order_ids)),
+        order_ids=delay.impacted_orders,
         parks=delay.parks,
         delay=delay,
+        order_count=len(set(ship.order_ids)),
     )
     return [(corridor, view) for corridor in ship.corridors]

@@ -8,8 +8,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from fractions import Fraction
 
+from parklink.detector.rules.limits import bound, bounded_impact
 from parklink.detector.rules.text import listing, qty
 from parklink.detector.state import (
+    NO_IMPACT,
     AlertState,
     Declaration,
     OrderView,
@@ -190,7 +192,7 @@ def shortfall_alert(week: Week, park: str, limits: Thresholds, now: int) -> Aler
     metrics["shortfall"] = float(exact - Fraction(latest.actual))
     orders = open_orders(week, park)
     spare = spare_capacity(week, park)
-    for other, free in spare.items():
+    for other, free in list(spare.items())[: limits.alert_list_limit]:
         metrics[f"spare|{other}"] = free
     maximum = "" if latest.maximum is None else f" (maximum {qty(latest.maximum)})"
     summary = (
@@ -200,19 +202,28 @@ def shortfall_alert(week: Week, park: str, limits: Thresholds, now: int) -> Aler
     )
     if spare:
         offers = [f"{other} ({qty(free)}{unit})" for other, free in spare.items()]
+        if len(offers) > limits.alert_list_limit:
+            more = len(offers) - limits.alert_list_limit
+            offers = [*offers[: limits.alert_list_limit], f"{more} more park(s)"]
         summary += f"; spare capacity at {listing(offers)}."
     else:
         summary += "; no other park declared spare capacity."
     evidence = (latest.event_id, *(o.event_id for o in orders))[:MAX_EVIDENCE]
-    return replace(
+    alert = replace(
         base,
         severity=severity,
         summary=summary,
-        parks=tuple(sorted({park, *(o.buyer_park for o in orders)})),
+        parks=_parks(park, orders),
         impacted_orders=tuple(o.order_id for o in orders),
         evidence=evidence,
         metrics=metrics,
     )
+    return bound(alert, limits.alert_list_limit)
+
+
+def _parks(park: str, orders: list[OrderView]) -> tuple[str, ...]:
+    """The supplier and the buyers of its open orders."""
+    return tuple(sorted({park, *(o.buyer_park for o in orders)}))
 
 
 def drop_reference(decls: tuple[Declaration, ...], limits: Thresholds) -> Declaration | None:
@@ -255,12 +266,12 @@ def drop_alert(week: Week, park: str, limits: Thresholds, now: int) -> AlertStat
     ratio = latest.actual / reference.actual
     severity = _drop_severity(ratio, limits)
     orders = open_orders(week, park)
-    return replace(
+    alert = replace(
         base,
         severity=severity,
         summary=f"{park} cut its capacity for {where} from {qty(reference.actual)} to "
         f"{qty(latest.actual)} {latest.unit} ({ratio:.0%} of before).",
-        parks=tuple(sorted({park, *(o.buyer_park for o in orders)})),
+        parks=_parks(park, orders),
         impacted_orders=tuple(o.order_id for o in orders),
         evidence=(reference.event_id, latest.event_id),
         metrics={
@@ -269,6 +280,7 @@ def drop_alert(week: Week, park: str, limits: Thresholds, now: int) -> AlertStat
             "ratio": round(ratio, 4),
         },
     )
+    return bound(alert, limits.alert_list_limit)
 
 
 def shortfall_severity(week: Week, park: str, limits: Thresholds) -> Severity | None:
@@ -301,9 +313,6 @@ def drop_severity(week: Week, park: str, limits: Thresholds) -> Severity | None:
     return _drop_severity(decls[-1].actual / reference.actual, limits)
 
 
-NO_IMPACT: tuple[object, ...] = (None, (), (), ())
-
-
 def week_impacts(week: Week, parks: list[str], limits: Thresholds) -> dict[str, tuple[object, ...]]:
     """`{a.alert_id: a.impact() for a in week_alerts(...)}` without wording the alerts (this
     runs twice for every order and capacity update)."""
@@ -318,11 +327,12 @@ def week_impacts(week: Week, parks: list[str], limits: Thresholds) -> dict[str, 
             impact = NO_IMPACT
             if severity is not None:
                 orders = open_orders(week, park)
-                impact = (
+                impact = bounded_impact(
                     severity,
-                    tuple(sorted({park, *(o.buyer_park for o in orders)})),
-                    tuple(o.order_id for o in orders),
+                    _parks(park, orders),
+                    [o.order_id for o in orders],
                     (),
+                    limits.alert_list_limit,
                 )
             out[alert_id(kind.value, about)] = impact
     return out

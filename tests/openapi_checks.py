@@ -1,0 +1,76 @@
+"""Schemathesis over a running service's OpenAPI document with every check it has: one helper
+for the console's and the registry's tests. Each operation gets its own bounded run; every
+operation is tried and every failure is reported, not only the first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import CHECKS, load_all_checks
+
+
+def every_check() -> list[Callable[..., Any]]:
+    load_all_checks()
+    checks = [c for c in CHECKS.get_all() if not isinstance(c, type)]
+    assert len(checks) >= 14  # every check schemathesis has, not_a_server_error among them
+    return checks
+
+
+def failures_of(
+    base_url: str,
+    auths: Mapping[str, Mapping[str, str]],
+    *,
+    skip: Collection[str] = (),
+    not_checked: Mapping[str, Collection[str]] | None = None,
+    max_examples: int = 25,
+    min_operations: int = 1,
+) -> list[str]:
+    """Run generated requests against every operation of `base_url`/openapi.json (but the
+    paths in `skip`), each sent once per header set of `auths`; `not_checked` names checks
+    left out for a path (with the reason at the caller). Returns the failures found."""
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    checks = every_check()
+    operations = [op.ok() for op in schema.get_all_operations()]  # type: ignore[union-attr]
+    assert len(operations) >= min_operations
+    failures: list[str] = []
+    for op in operations:
+        if op.path in skip:
+            continue
+        left_out = set((not_checked or {}).get(op.path, ()))
+        failure = _run(
+            op, [c for c in checks if c.__name__ not in left_out], base_url, auths, max_examples
+        )
+        if failure is not None:
+            failures.append(f"{op.method.upper()} {op.path}: {failure}")
+    return failures
+
+
+def _run(
+    op: Any,
+    checks: list[Callable[..., Any]],
+    base_url: str,
+    auths: Mapping[str, Mapping[str, str]],
+    max_examples: int,
+) -> str | None:
+    @settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+    @given(case=op.as_strategy())
+    def check(case: schemathesis.Case[Any]) -> None:
+        for who, headers in auths.items():
+            try:
+                case.call_and_validate(base_url=base_url, headers=dict(headers), checks=checks)
+            except AssertionError as exc:
+                raise AssertionError(f"as {who}: {exc}") from exc
+
+    try:
+        check()
+    except (Exception, BaseExceptionGroup) as exc:  # every operation is tried, all reported
+        return f"{type(exc).__name__}: {exc}"
+    return None
