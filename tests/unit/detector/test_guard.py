@@ -99,3 +99,21 @@ def test_a_wiring_error_is_not_a_record_error() -> None:
     eng = engine.Engine(Thresholds())
     with pytest.raises(guard.UndeclaredOutput):
         eng._io["orders"].send("alerts", "x", None)
+
+
+def test_a_staged_delete_takes_effect_only_on_commit() -> None:
+    eng = engine.Engine(Thresholds())
+    io = eng._io["shipments"]
+    table = eng.tables["shipments"]
+    table.put("SH-X", "kept", 2)
+    io.commit()
+    table.delete("SH-X", 2)
+    assert table.get("SH-X") is None
+    assert list(table.entries()) == []
+    io.rollback()
+    assert list(table.entries()) == [("SH-X", "kept", 2)]
+    assert table.deleted == []
+    table.delete("SH-X", 2)
+    io.commit()
+    assert table.data == {}
+    assert table.deleted == ["SH-X"]
