@@ -85,7 +85,11 @@ def start_process(ctx: BenchContext, module: str, port: int, env: dict[str, str]
 
 
 def start_registry(ctx: BenchContext) -> str:
-    """ParkLink's registry on a fresh `_schemas` topic of the bench's Kafka."""
+    """ParkLink's registry on a fresh `_schemas` topic of the bench's Kafka. The bench makes
+    fresh subjects (a topic prefix per run) that it and the services it starts register, so
+    from here on it acts as the registry's writer, as `parklink schemas register` does
+    (anonymous registration is refused)."""
+    os.environ.setdefault("PARKLINK_REGISTRY_USER", "writer")
     port = free_port()
     return start_part(
         ctx,

@@ -30,7 +30,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -69,6 +69,9 @@ DRAIN_TIMEOUT_S = 900.0
 SETTLE_S = 1.0
 """The alerts topic is read until its end has not moved for this long."""
 
+HORIZON = SPAN + timedelta(days=2)
+"""The detector's event-time horizon for this bench (the backlog starts an hour before
+now - SPAN)."""
 GOAL_CPU_US = 60.0
 GOAL_FIRST_ALERT_S = 1.0
 
@@ -80,7 +83,8 @@ Decode = Callable[[bytes], tuple[str, str, str, str]]
 class Peer:
     name: str
     argv: list[str]
-    env: dict[str, str]
+    envs: list[dict[str, str]]
+    """One environment per process to start (a group of workers: more than one)."""
     group: str
     internal: Callable[[str], bool]
     """Picks the peer's own repartition topics, which count in its lag."""
@@ -117,6 +121,8 @@ class _Backlog:
     expected: set[Fired]
     backlog: Backlog
     registry: RegistryClient
+    records: list[tuple[bytes, bytes]]
+    """(key, value) of each event as produced."""
 
 
 def _first_record_line(log: Path) -> float | None:
@@ -200,19 +206,28 @@ def _json_alert(value: bytes) -> tuple[str, str, str, str]:
 def play(ctx: BenchContext, source: str, peer: Peer) -> Outcome:
     """Run one peer over the backlog until drained; its figures and final firing set."""
     log = ctx.workdir / f"peer-{peer.name}.log"
-    proc = spawn_command(peer.argv, peer.env, log)
+    procs = [spawn_command(peer.argv, env, log) for env in peer.envs]
     lag = GroupLag(ctx, peer.group, {source}, peer.internal)
+
+    def cpu_seconds() -> float:
+        return sum(tree_cpu_seconds(proc.pid) for proc in procs)
+
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while (started := peer.started(log)) is None:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{peer.name} exited (code {proc.returncode}): {log_tail(log)}")
+            for proc in procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{peer.name} exited (code {proc.returncode}): {log_tail(log)}"
+                    )
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{peer.name} read nothing in {START_TIMEOUT_S:.0f} s")
             time.sleep(0.02)
-        cpu_start = tree_cpu_seconds(proc.pid)
-        drained = lag.wait_drained(DRAIN_TIMEOUT_S, lambda: proc.poll() is None)
-        cpu = tree_cpu_seconds(proc.pid) - cpu_start
+        cpu_start = cpu_seconds()
+        drained = lag.wait_drained(
+            DRAIN_TIMEOUT_S, lambda: all(proc.poll() is None for proc in procs)
+        )
+        cpu = cpu_seconds() - cpu_start
         fired: set[Fired] | None = None
         first_alert: float | None = None
         if peer.alerts_topic is not None and peer.decode is not None:
@@ -221,22 +236,24 @@ def play(ctx: BenchContext, source: str, peer: Peer) -> Outcome:
         return Outcome(peer.name, drained - started, cpu, first_alert, fired, peer.version)
     finally:
         lag.close()
-        stop_group(proc.pid, timeout_s=30)
+        for proc in procs:
+            stop_group(proc.pid, timeout_s=30)
 
 
 # --- the peers -----------------------------------------------------------------------------
 
 
-def parklink_peer(ctx: BenchContext, b: _Backlog) -> Peer:
+def parklink_peer(ctx: BenchContext, b: _Backlog, workers: int = 1) -> Peer:
+    """ParkLink's detector: `workers` worker processes in one consumer group, with a fresh
+    alerts topic (its own prefix) each time."""
     group = f"bench-shp-{uuid.uuid4().hex[:6]}"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    ports = [free_port() for _ in range(workers)]
     http = httpx.Client(timeout=1.0)
     ctx.on_close(http.close)
     _log_append_time(ctx, CATALOG["alerts"].topic(b.prefix))
 
-    def started(_: Path) -> float | None:
-        """When its events-in counter first shows a read; a worker without that counter
+    def read_by(url: str) -> bool:
+        """Whether its events-in counter shows a read; a worker without that counter
         counts from when /readyz first answers (later than its first read, if anything)."""
         try:
             text = http.get(f"{url}/metrics").text
@@ -246,11 +263,15 @@ def parklink_peer(ctx: BenchContext, b: _Backlog) -> Peer:
                 if line.startswith("parklink_detector_events_in_total{")
             ]
             if not lines:
-                return time.time() if http.get(f"{url}/readyz").status_code == 200 else None
+                return http.get(f"{url}/readyz").status_code == 200
         except httpx.HTTPError:
-            return None
-        read = sum(float(line.rsplit(" ", 1)[1]) for line in lines)
-        return time.time() if read > 0 else None
+            return False
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines) > 0
+
+    def started(_: Path) -> float | None:
+        """When the first of its workers has read a record."""
+        found = any(read_by(f"http://127.0.0.1:{port}") for port in ports)
+        return time.time() if found else None
 
     alerts = Deserializer(b.registry, DisruptionAlert)
 
@@ -259,24 +280,28 @@ def parklink_peer(ctx: BenchContext, b: _Backlog) -> Peer:
         return a.type, a.subject, a.severity.value, a.status.value
 
     own = f"{b.prefix}{group}-"
+    env = {
+        "PARKLINK_KAFKA_BOOTSTRAP": ctx.bootstrap,
+        "PARKLINK_LOG_LEVEL": "WARNING",
+        "PARKLINK_TOPIC_PREFIX": b.prefix,
+        "PARKLINK_REGISTRY_URL": b.registry_url,
+        "PARKLINK_STATE_DIR": str(ctx.workdir),
+        "PARKLINK_DETECTOR_GROUP": group,
+        # The backlog spans more than the default 30-day horizon of event times; the
+        # peers judge every event, so ParkLink must too.
+        "PARKLINK_EVENT_TIME_HORIZON_S": str(int(HORIZON.total_seconds())),
+    }
     return Peer(
-        name="ParkLink",
+        name="ParkLink" if workers == 1 else f"ParkLink x{workers}",
         argv=[sys.executable, "-m", "parklink.detector"],
-        env={
-            "PARKLINK_KAFKA_BOOTSTRAP": ctx.bootstrap,
-            "PARKLINK_LOG_LEVEL": "WARNING",
-            "PARKLINK_TOPIC_PREFIX": b.prefix,
-            "PARKLINK_REGISTRY_URL": b.registry_url,
-            "PARKLINK_STATE_DIR": str(ctx.workdir),
-            "PARKLINK_DETECTOR_GROUP": group,
-            "PARKLINK_DETECTOR_PORT": str(port),
-        },
+        envs=[{**env, "PARKLINK_DETECTOR_PORT": str(port)} for port in ports],
         group=group,
         internal=lambda t: t.startswith(own) and not t.endswith("-changelog"),
         alerts_topic=CATALOG["alerts"].topic(b.prefix),
         decode=decode,
         started=started,
-        version=f"faust-streaming {lib_version('faust-streaming')}, 1 worker process",
+        version=f"faust-streaming {lib_version('faust-streaming')}, {workers} worker "
+        f"process{'es' if workers > 1 else ''} in one group",
     )
 
 
@@ -330,7 +355,7 @@ def quix_peer(ctx: BenchContext, b: _Backlog) -> Peer:
             group,
             str(state),
         ],
-        env={},
+        envs=[{}],
         group=group,
         internal=lambda t: t.startswith(f"repartition__{group}--"),
         alerts_topic=topic,
@@ -400,7 +425,7 @@ def kstreams_peer(ctx: BenchContext, b: _Backlog) -> Peer:
             app_id,
             str(ctx.workdir / "kstreams-state"),
         ],
-        env={},
+        envs=[{}],
         group=app_id,
         internal=lambda t: t.startswith(f"{app_id}-") and t.endswith("-repartition"),
         alerts_topic=topic,
@@ -422,7 +447,7 @@ def raw_peer(ctx: BenchContext, b: _Backlog) -> Peer:
             b.topic,
             group,
         ],
-        env={},
+        envs=[{}],
         group=group,
         internal=lambda _: False,
         alerts_topic=None,
@@ -454,14 +479,31 @@ def _produce(ctx: BenchContext) -> _Backlog:
     backlog = generate(now - SPAN - timedelta(hours=1))
     topic = CATALOG["shipments"].topic(prefix)
     serializer = Serializer(registry, ShipmentEvent, CATALOG["shipments"].subject(prefix))
+    records = [(e.key().encode(), serializer.serialize(e)) for e in backlog.events]
+    _publish(ctx, topic, records)
+    return _Backlog(
+        topic, registry_url, prefix, reference(backlog.events), backlog, registry, records
+    )
+
+
+def _publish(ctx: BenchContext, topic: str, records: list[tuple[bytes, bytes]]) -> None:
     producer = bus.producer(ctx.servers, linger_ms=5)
     try:
-        for event in backlog.events:
-            producer.send(topic, key=event.key().encode(), value=serializer.serialize(event))
+        for key, value in records:
+            producer.send(topic, key=key, value=value)
         producer.flush()
     finally:
         producer.close()
-    return _Backlog(topic, registry_url, prefix, reference(backlog.events), backlog, registry)
+
+
+def _copy(ctx: BenchContext, b: _Backlog) -> _Backlog:
+    """The same records on the topics of another prefix (a detector's alerts topic and its
+    own topics are per prefix and group, so a second ParkLink run starts from nothing)."""
+    prefix = f"bshp{uuid.uuid4().hex[:6]}."
+    apply_catalog(CATALOG, ctx.servers, prefix)
+    topic = CATALOG["shipments"].topic(prefix)
+    _publish(ctx, topic, b.records)
+    return replace(b, topic=topic, prefix=prefix)
 
 
 def _fired_note(fired: set[Fired]) -> str:
@@ -575,6 +617,37 @@ def run(ctx: BenchContext) -> list[Row]:
             continue
         outcomes[outcome.peer] = outcome
         rows += _figure_rows(outcome)
+    print("  shipments: two ParkLink workers in one group ...", file=sys.stderr, flush=True)
+    try:
+        pair = _copy(ctx, b)
+        outcome = play(ctx, pair.topic, parklink_peer(ctx, pair, workers=2))
+        outcomes[outcome.peer] = outcome
+        rows += _figure_rows(outcome)
+    except Exception as exc:
+        rows.append(
+            Row("shipments", "FAILED ParkLink x2", math.nan, "", f"{type(exc).__name__}: {exc}")
+        )
     rows += _ratio_rows(outcomes)
     rows += _agreement_rows(b.expected, list(outcomes.values()))
+    rows += _group_rows(outcomes)
     return rows
+
+
+def _group_rows(outcomes: dict[str, Outcome]) -> list[Row]:
+    """Whether two workers in one group leave the final firing set of one worker."""
+    one, two = outcomes.get("ParkLink"), outcomes.get("ParkLink x2")
+    if one is None or two is None or one.fired is None or two.fired is None:
+        return []
+    same = one.fired == two.fired
+    return [
+        Row(
+            "shipments",
+            "2 workers in one group: same final firing set as 1"
+            if same
+            else "FAILED 2 workers in one group: final firing set differs from 1 worker's",
+            1.0 if same else 0.0,
+            "yes" if same else "no",
+            f"1 worker: {len(one.fired)} firing, 2 workers: {len(two.fired)} firing; "
+            f"{len(one.fired ^ two.fired)} differ",
+        )
+    ]

@@ -4,10 +4,12 @@ stages from the same declaration."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from parklink.detector import guard
+from parklink.detector.guard import STAGE_ERROR, StagedOutputs, StagedTable
 from parklink.detector.ports import Message
 from parklink.detector.stages import Stages
 from parklink.detector.state import ParkMessage, millis
@@ -19,44 +21,42 @@ from parklink.eventkit.contracts import PARK_EVENT_MODELS, DisruptionAlert, Park
 ROLES = {model: role for role, model in PARK_EVENT_MODELS.items()}
 
 
-class _Table:
+class _Table(StagedTable):
+    data: dict[str, Any]
+
     def __init__(self, data: dict[str, Any], emitted: list[Any] | None) -> None:
-        self.data = data
+        super().__init__(data)
         self.emitted = emitted
         self.partitions: dict[str, int] = {}
         self.deleted: list[str] = []
         """Keys deleted, in order (a tombstone on the worker's changelog)."""
 
-    def get(self, key: str) -> Any | None:
-        return self.data.get(key)
+    def _store(self, key: str, value: Any, partition: int) -> None:
+        if value is None:
+            if self.data.pop(key, None) is not None:
+                self.partitions.pop(key, None)
+                self.deleted.append(key)
+        else:
+            self.data[key] = value
+            self.partitions[key] = partition
 
-    def put(self, key: str, value: Any, partition: int) -> None:
-        self.data[key] = value
-        self.partitions[key] = partition
+    def _partitions(self) -> Mapping[str, int]:
+        return self.partitions
+
+    def _logged(self, writes: list[tuple[str, Any, int]]) -> None:
         if self.emitted is not None:
-            self.emitted.append(value)
-
-    def entries(self) -> Iterable[tuple[str, Any, int]]:
-        return [(k, v, self.partitions.get(k, 0)) for k, v in self.data.items()]
-
-    def delete(self, key: str, partition: int) -> None:
-        if self.data.pop(key, None) is not None:
-            self.partitions.pop(key, None)
-            self.deleted.append(key)
-
-    def items(self) -> Iterable[tuple[str, Any]]:
-        return self.data.items()
+            self.emitted += [value for _, value, _ in writes if value is not None]
 
 
-class _StageIO:
+class _StageIO(StagedOutputs):
     """A stage's view of the engine: only its declared tables and outputs."""
 
     def __init__(self, engine: Engine, stage: Stage) -> None:
+        super().__init__(stage.outputs, stage.name)
         self.engine = engine
         self.stage = stage
         self._tables = {name: engine.tables[name] for name in stage.tables}
         self.cache: dict[str, Any] = {}
-        self.outbox: dict[tuple[str, str], list[Any]] = {}
 
     @property
     def stages(self) -> Stages:
@@ -68,16 +68,19 @@ class _StageIO:
     def table(self, name: str) -> _Table:
         return self._tables[name]
 
-    def send(self, output: str, key: str, item: Any) -> None:
-        if output not in self.stage.outputs:
-            raise KeyError(f"stage {self.stage.name} does not send to {output}")
-        self.outbox.setdefault((output, key), []).append(item)
-
     def committed(self, partition: int) -> int | None:
         return None
 
-    def reject(self, msg: Message, reason: str, message: str) -> None:
-        self.engine.refused.append((msg.value, reason, message))
+    def commit(self) -> None:
+        for table in self._tables.values():
+            table.commit()
+        super().commit()
+
+    def rollback(self) -> None:
+        for table in self._tables.values():
+            table.rollback()
+        super().rollback()
+        self.cache.clear()
 
 
 class Engine:
@@ -85,7 +88,8 @@ class Engine:
         self.stages = Stages(limits, bounds)
         self.clock = 0
         self.refused: list[tuple[Any, str, str]] = []
-        """What the stages set aside: (input, reason, message)."""
+        """What the stages set aside: (input, reason, message); reason `stage-error` for a
+        record that made a stage raise."""
         self._emitted: list[DisruptionAlert] = []
         self.tables = {
             spec.name: _Table({}, self._emitted if spec.changelog_is_alerts else None)
@@ -120,7 +124,10 @@ class Engine:
 
     def _run(self, stage: Stage, batch: list[Message]) -> None:
         io = self._io[stage.name]
-        stage.handle(io, batch)
+        failed = guard.run(stage, io, batch)
+        self.refused += [(msg.value, reason, message) for msg, reason, message in io.rejected]
+        self.refused += [(msg.value, STAGE_ERROR, message) for msg, message in failed]
+        io.rejected.clear()
         for (output, key), items in io.outbox.items():
             self._pending[output].append(Message(key, tuple(items), 0, 0, self.clock))
         io.outbox.clear()

@@ -15,29 +15,38 @@ they take as a repeat."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 import faust
 from faust.types import TP
 
-from parklink.detector import faustext
+from parklink.detector import faustext, guard
+from parklink.detector.guard import STAGE_ERROR, StagedOutputs, StagedTable
 from parklink.detector.ports import Message
 from parklink.detector.stages import Stages
 from parklink.detector.topology import TOPOLOGY, Stage, TableSpec
 from parklink.eventkit.contracts import DisruptionAlert
-from parklink.eventkit.serde import InvalidRecord, SerdeError
+from parklink.eventkit.serde import InvalidRecord, RegistryUnavailable, SerdeError
 
 log = logging.getLogger(__name__)
 
+REGISTRY_RETRY_FIRST_S = 0.5
+REGISTRY_RETRY_MAX_S = 10.0
+"""How long a stage waits between tries to decode a record while the schema registry cannot
+answer (the first wait, and the longest)."""
 
-class FaustTable:
-    """A stage's view of one faust table: reads and writes go to the table's memory at
-    once; writes are collected for the changelog."""
+
+class FaustTable(StagedTable):
+    """A stage's view of one faust table: a committed write goes to the table's memory, and
+    is collected for the changelog (each key's last value once per batch, or every write)."""
 
     def __init__(self, spec: TableSpec, table: Any, changelog: str, codec: Any) -> None:
+        super().__init__(table.data)
         self.spec = spec
         self.table = table
         self.changelog = changelog
@@ -45,29 +54,26 @@ class FaustTable:
         self.writes: dict[str, tuple[Any, int]] = {}
         self.every: list[tuple[str, Any, int]] = []
 
-    def get(self, key: str) -> Any | None:
-        return self.table.data.get(key)
-
-    def put(self, key: str, value: Any, partition: int) -> None:
-        faustext.table_set(self.table, key, value, partition)
-        if self.spec.every_write:
-            self.every.append((key, value, partition))
+    def _store(self, key: str, value: Any, partition: int) -> None:
+        if value is None:
+            faustext.table_delete(self.table, key)
         else:
-            self.writes[key] = (value, partition)
+            faustext.table_set(self.table, key, value, partition)
 
-    def items(self) -> Iterable[tuple[str, Any]]:
-        return list(self.table.data.items())
+    def _partitions(self) -> Mapping[str, int]:
+        return faustext.table_partitions(self.table)
 
-    def entries(self) -> Iterable[tuple[str, Any, int]]:
-        partitions = faustext.table_partitions(self.table)
-        return [(k, v, partitions.get(k, 0)) for k, v in self.table.data.items()]
-
-    def delete(self, key: str, partition: int) -> None:
-        """Drop the entry; a tombstone on its changelog (none on the alerts topic, which
-        keeps the latest state of every alert for the console)."""
-        faustext.table_delete(self.table, key)
-        if not self.spec.changelog_is_alerts:
-            self.writes[key] = (None, partition)
+    def _logged(self, writes: list[tuple[str, Any, int]]) -> None:
+        if self.spec.changelog_is_alerts:
+            # No tombstone on the alerts topic: it keeps the latest state of every alert
+            # for the console.
+            writes = [w for w in writes if w[1] is not None]
+        if self.spec.every_write:
+            self.every += writes
+        else:
+            last = self.writes
+            for key, value, partition in writes:
+                last[key] = (value, partition)
 
     def drain(self) -> list[tuple[str, Any, int]]:
         out = self.every or [(k, v, p) for k, (v, p) in self.writes.items()]
@@ -84,7 +90,7 @@ class Output:
         self.codec = codec
 
 
-class FaustStageIO:
+class FaustStageIO(StagedOutputs):
     def __init__(
         self,
         app: faust.App,
@@ -94,6 +100,7 @@ class FaustStageIO:
         outputs: dict[str, Output],
         input_topic: str,
     ) -> None:
+        super().__init__(outputs, stage.name)
         self._app = app
         self.stage = stage
         self._stages = stages
@@ -101,8 +108,6 @@ class FaustStageIO:
         self.outputs = outputs
         self.input_topic = input_topic
         self.cache: dict[str, Any] = {}
-        self.outbox: dict[tuple[str, str], list[Any]] = {}
-        self.rejected: list[tuple[Message, str, str]] = []
 
     @property
     def stages(self) -> Stages:
@@ -114,20 +119,19 @@ class FaustStageIO:
     def table(self, name: str) -> FaustTable:
         return self.tables[name]
 
-    def send(self, output: str, key: str, item: Any) -> None:
-        if output not in self.outputs:
-            raise KeyError(f"stage {self.stage.name} does not send to {output}")
-        items = self.outbox.get((output, key))
-        if items is None:
-            self.outbox[output, key] = [item]
-        else:
-            items.append(item)
-
     def committed(self, partition: int) -> int | None:
         return faustext.committed_offset(self._app, TP(self.input_topic, partition))
 
-    def reject(self, msg: Message, reason: str, message: str) -> None:
-        self.rejected.append((msg, reason, message))
+    def commit(self) -> None:
+        for table in self.tables.values():
+            table.commit()
+        super().commit()
+
+    def rollback(self) -> None:
+        for table in self.tables.values():
+            table.rollback()
+        super().rollback()
+        self.cache.clear()
 
 
 class StageRunner:
@@ -154,12 +158,63 @@ class StageRunner:
         topic, partition = tp.topic, tp.partition
         for r in records:
             try:
-                event = deserialize(r.value, topic=topic, partition=partition, offset=r.offset)
+                try:
+                    event = deserialize(r.value, topic=topic, partition=partition, offset=r.offset)
+                except RegistryUnavailable as exc:
+                    event = await self._decode_once_the_registry_answers(tp, r, exc)
             except SerdeError as exc:
                 await self.runtime.dead_letter(self.stage.input, r, exc.reason, str(exc))
                 continue
             self._raw[partition, r.offset] = r
             out.append(Message("", event, partition, r.offset, r.timestamp))
+
+    async def _decode_once_the_registry_answers(
+        self, tp: TP, record: Any, problem: RegistryUnavailable
+    ) -> Any:
+        """Decode `record` once the registry can say what its schema id is: until then the
+        stage waits (jittered, exponentially longer, at most REGISTRY_RETRY_MAX_S apart),
+        with nothing of this batch acknowledged, so no commit moves past the record. A
+        record is set aside only when the registry answers that its id is unknown (or the
+        record turns out to be bad), never while it cannot answer. The retries run in a
+        thread: a registry that hangs must not hold up the worker's web endpoints."""
+        delay = REGISTRY_RETRY_FIRST_S
+        waited, attempts = 0.0, 0
+        while True:
+            attempts += 1
+            if attempts == 1 or attempts % 10 == 0:
+                log.warning(
+                    "stage %s waits for the schema registry (%d tries, %.0f s so far) before "
+                    "%s[%d]@%d: %s",
+                    self.stage.name,
+                    attempts,
+                    waited,
+                    tp.topic,
+                    tp.partition,
+                    record.offset,
+                    problem,
+                )
+            pause = random.uniform(delay / 2, delay)  # noqa: S311  (jitter, not a secret)
+            await asyncio.sleep(pause)
+            waited += pause
+            delay = min(delay * 2, REGISTRY_RETRY_MAX_S)
+            try:
+                event = await asyncio.to_thread(
+                    self.decoder.deserialize,
+                    record.value,
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    offset=record.offset,
+                )
+            except RegistryUnavailable as exc:
+                problem = exc
+                continue
+            log.info(
+                "stage %s: the schema registry answered after %.0f s (%d tries)",
+                self.stage.name,
+                waited,
+                attempts,
+            )
+            return event
 
     async def _decode_items(self, tp: TP, records: Sequence[Any], out: list[Message]) -> None:
         loads = self.decoder.loads
@@ -176,6 +231,7 @@ class StageRunner:
                 )
                 await self.runtime.dead_letter(self.stage.input, r, problem.reason, str(problem))
                 continue
+            self._raw[partition, r.offset] = r
             out.append(item)
 
     async def run(self, parts: list[tuple[TP, Sequence[Any]]], generation: int) -> None:
@@ -191,13 +247,15 @@ class StageRunner:
         if self.events_in is not None:
             self.events_in.inc(count)
         io, app = self.io, self.runtime.app
-        if batch:
-            self.stage.handle(io, batch)
+        failed = guard.run(self.stage, io, batch) if batch else []
         for msg, reason, message in io.rejected:
             record = self._raw[msg.partition, msg.offset]
             await self.runtime.dead_letter(self.stage.input, record, reason, message)
             self.runtime.refused(msg.value, reason)
         io.rejected.clear()
+        for msg, message in failed:
+            record = self._raw[msg.partition, msg.offset]
+            await self.runtime.dead_letter(self.stage.input, record, STAGE_ERROR, message)
         self._raw.clear()
         pending: list[Any] = []
         for table in io.tables.values():
@@ -276,8 +334,8 @@ class Runtime:
         )
 
     async def dead_letter(self, role: str, record: Any, reason: str, message: str) -> None:
-        """Set a record aside with where it came from and why (undecodable, invalid, or
-        refused by the admission rules)."""
+        """Set a record aside with where it came from and why (undecodable, invalid,
+        refused by the admission rules, or a stage raised on it)."""
         headers = [
             ("topic", record.topic.encode()),
             ("partition", str(record.partition).encode()),

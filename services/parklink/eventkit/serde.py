@@ -17,6 +17,8 @@ from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.schemas import parsed_schema, schema_text
 
 MAGIC_BYTE = 0
+SCHEMA_NOT_FOUND = 40403
+"""The registry API's error code for an unknown schema id."""
 HEADER = struct.Struct(">bI")
 
 R = TypeVar("R", bound=Record)
@@ -56,7 +58,17 @@ class TruncatedRecord(SerdeError):
 
 
 class UnknownSchemaId(SerdeError):
+    """The registry answered that it does not know the record's schema id."""
+
     reason = "unknown-schema-id"
+
+
+class RegistryUnavailable(SerdeError):
+    """The registry could not say which schema the record's id is (unreachable, timed out,
+    an error of its own): the record may well be fine, so a consumer reads it again later
+    instead of setting it aside."""
+
+    reason = "registry-unavailable"
 
 
 class SchemaMismatch(SerdeError):
@@ -157,10 +169,20 @@ class WriterSchemas:
             try:
                 text = self._registry.schema_by_id(schema_id)
             except ParkLinkError as exc:
-                raise UnknownSchemaId(f"schema id {schema_id} unknown to the registry") from exc
+                if _says_unknown(exc):
+                    raise UnknownSchemaId(f"schema id {schema_id} unknown to the registry") from exc
+                raise RegistryUnavailable(
+                    f"the registry could not tell schema id {schema_id}: {exc}"
+                ) from exc
             writer = parse_schema(json.loads(text))
             self._parsed[schema_id] = writer
         return writer
+
+
+def _says_unknown(exc: ParkLinkError) -> bool:
+    """Whether the registry itself answered that the id is unknown: 404 with the registry
+    API's error code 40403 (a 404 without it may come from a proxy or a wrong URL)."""
+    return getattr(exc, "status", None) == 404 and getattr(exc, "code", None) == SCHEMA_NOT_FOUND
 
 
 class Deserializer(Generic[R]):
@@ -204,9 +226,9 @@ class Deserializer(Generic[R]):
             TypeError,
             IndexError,
             KeyError,
-            OverflowError,
+            OverflowError,  # a timestamp-millis beyond the datetimes Python has
             struct.error,
-        ) as exc:  # OverflowError: a timestamp-millis beyond the datetimes
+        ) as exc:
             raise SchemaMismatch(
                 f"not a {self.model.schema_name} body: {type(exc).__name__}: {exc}",
                 topic=topic,

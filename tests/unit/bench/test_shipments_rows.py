@@ -4,7 +4,7 @@ FAILED row, never folded into the figures."""
 from __future__ import annotations
 
 from bench.peers.backlog import Fired
-from bench.shipments import Outcome, _agreement_rows, _ratio_rows
+from bench.shipments import Outcome, _agreement_rows, _group_rows, _ratio_rows
 
 EXPECTED: set[Fired] = {
     ("SHIPMENT_DELAY", "SHP-00001", "WARNING"),
@@ -44,3 +44,20 @@ def test_ratios_are_parklink_over_each_peer() -> None:
         }
     )
     assert [(r.metric, r.value) for r in rows] == [("ParkLink/Quix events/s", 0.5)]
+
+
+def test_two_workers_agree_with_one_only_on_the_same_firing_set() -> None:
+    same = _group_rows(
+        {"ParkLink": outcome("ParkLink", set(EXPECTED)), "ParkLink x2": outcome("x2", EXPECTED)}
+    )
+    assert [(r.metric, r.value) for r in same] == [
+        ("2 workers in one group: same final firing set as 1", 1.0)
+    ]
+    fewer = {("SHIPMENT_DELAY", "SHP-00001", "WARNING")}
+    differ = _group_rows(
+        {"ParkLink": outcome("ParkLink", set(EXPECTED)), "ParkLink x2": outcome("x2", fewer)}
+    )
+    assert differ[0].metric.startswith("FAILED")
+    assert differ[0].value == 0.0
+    assert "1 differ" in differ[0].note
+    assert _group_rows({"ParkLink": outcome("ParkLink", set(EXPECTED))}) == []

@@ -34,9 +34,10 @@ class MemorySchemas:
         try:
             return self.by_id[schema_id]
         except KeyError:
-            from parklink.eventkit.errors import ParkLinkError
+            # what the registry client raises for the registry's answer "unknown id"
+            from parklink.eventkit.registry_client import RegistryError
 
-            raise ParkLinkError("40403 Schema not found") from None
+            raise RegistryError("Schema not found", status=404, code=40403) from None
 
 
 @pytest.fixture
