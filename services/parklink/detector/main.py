@@ -11,6 +11,7 @@ from parklink.detector.config import DetectorSettings
 from parklink.detector.thresholds import load_thresholds
 from parklink.eventkit import service
 from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.lag import LagMetric, in_topics
 from parklink.eventkit.registry_client import RegistryClient
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,18 @@ def run(settings: DetectorSettings) -> int:
         quiet=True,
         override_logging=False,
     )
+    # The group's lag as the broker sees it, on every topic the worker commits on.
+    lag = LagMetric(
+        detector.metrics_registry,
+        settings.bootstrap_servers,
+        settings.detector_group,
+        in_topics(detector.runtime.topics),
+    )
+    lag.start()
     try:
         worker.execute_from_commandline()
     finally:
+        lag.stop()
         registry.close()
     return 0
 

@@ -160,6 +160,21 @@ def test_scenario_gives_exactly_the_expected_transitions(network: Network) -> No
     )
     assert 'parklink_detector_table_size{table="alerts"} 7.0' in metrics
     assert "parklink_detector_process_seconds_bucket" in metrics
+    # The group's lag per topic partition, from the broker: the shipments topic is read to
+    # its end once the transitions have settled (the worker commits on its timer).
+    shipments = network.topic("shipments")
+
+    def shipments_lag() -> bool:
+        text = httpx.get(f"{worker.url}/metrics").text
+        found = [
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(f'parklink_consumer_lag{{group="{network.group}"')
+            and f'topic="{shipments}"' in line
+        ]
+        return bool(found) and set(found) == {0.0}
+
+    network.wait_for(shipments_lag, "the detector's lag on the shipments topic to be 0")
 
 
 def test_sigkill_and_restart_neither_loses_nor_repeats_a_transition(network: Network) -> None:

@@ -258,7 +258,9 @@ def histories(draw: st.DrawFn) -> tuple[int, datetime, list[tuple[ParkEvent | No
     return limit, clock, steps
 
 
-CODECS = {spec.name: DataclassCodec(spec.value) for spec in TABLES if not spec.changelog_is_alerts}
+CODECS: dict[str, DataclassCodec[Any]] = {
+    spec.name: DataclassCodec(spec.value) for spec in TABLES if not spec.changelog_is_alerts
+}
 REFUSALS = {PARTY_RULE, PARTY_MISMATCH, OUT_OF_BOUNDS}
 
 
