@@ -13,9 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-
-from parklink.eventkit import bus
+from parklink.eventkit import lag
 from parklink.eventkit.lifecycle import (
     free_port,
     free_port_pair,
@@ -192,7 +190,7 @@ def tree_cpu_seconds(pid: int) -> float:
     return sum(ticks.get(p, 0) for p in tree) / _TICK
 
 
-class GroupLag:
+class GroupLag(lag.GroupLag):
     """A consumer group's lag over the topics it reads: `sources` and the internal topics
     (repartition topics of a stream processor) that `internal(name)` picks."""
 
@@ -203,23 +201,7 @@ class GroupLag:
         sources: set[str],
         internal: Callable[[str], bool] = lambda _: False,
     ) -> None:
-        self.group = group
-        self.sources = sources
-        self.internal = internal
-        self.admin = bus.admin(ctx.servers)
-        self.reader: KafkaConsumer = bus.consumer(ctx.servers, group_id=None)
-
-    def _partitions(self) -> list[TopicPartition]:
-        topics = [t for t in self.reader.topics() if t in self.sources or self.internal(t)]
-        return [
-            TopicPartition(t, p) for t in topics for p in self.reader.partitions_for_topic(t) or ()
-        ]
-
-    def total(self) -> int:
-        parts = self._partitions()
-        ends = self.reader.end_offsets(parts)
-        done = self.admin.list_group_offsets(self.group).get(self.group, {})
-        return sum(ends[tp] - (done[tp].offset if tp in done else 0) for tp in parts)
+        super().__init__(ctx.servers, group, lambda t: t in sources or internal(t))
 
     def wait_drained(self, timeout_s: float, alive: Callable[[], bool] = lambda: True) -> float:
         """time.time() of the first poll that finds no lag; raises if the time runs out or
@@ -232,7 +214,3 @@ class GroupLag:
                 raise RuntimeError(f"the consumer of group {self.group} exited before draining")
             time.sleep(0.1)
         raise RuntimeError(f"group {self.group} still had lag after {timeout_s:.0f} s")
-
-    def close(self) -> None:
-        self.reader.close()
-        self.admin.close()

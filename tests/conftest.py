@@ -105,7 +105,12 @@ def topic_prefix(kafka_bootstrap: str) -> Iterator[str]:
     catalog = load_catalog()
     apply_catalog(catalog, kafka_bootstrap.split(","), prefix)
     yield prefix
-    client = admin(kafka_bootstrap.split(","))
+    delete_prefixed(kafka_bootstrap.split(","), prefix)
+
+
+def delete_prefixed(servers: list[str], prefix: str) -> None:
+    """Delete every topic whose name starts with `prefix` (a test's topics)."""
+    client = admin(servers)
     try:
         names = [t for t in client.list_topics() if t.startswith(prefix)]
         if names:

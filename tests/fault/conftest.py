@@ -24,16 +24,16 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import broker_unavailable, start_service, stop_service
+from conftest import broker_unavailable, delete_prefixed, start_service, stop_service
 from integration.detector.conftest import Network
 from integration.gateway.conftest import gateway_env, issue_park_token
-from kafka import TopicPartition
 from kafka.errors import KafkaError
 
-from parklink.eventkit.bus import admin, consumer
+from parklink.eventkit.bus import admin
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import DisruptionAlert, ShipmentEvent
 from parklink.eventkit.errors import ParkLinkError
+from parklink.eventkit.lag import GroupLag
 from parklink.eventkit.lifecycle import free_port, free_port_pair, log_tail, pid_alive, port_open
 from parklink.eventkit.serde import Deserializer
 from parklink.eventkit.topic_admin import apply_catalog
@@ -247,13 +247,7 @@ def fault_prefix(healthy_cluster: Cluster) -> Iterator[str]:
     assert applied.notes == [], applied.notes  # nothing lowered: replication 3, min ISR 2
     yield prefix
     healthy_cluster.heal()
-    client = admin(healthy_cluster.servers)
-    try:
-        names = [t for t in client.list_topics() if t.startswith(prefix)]
-        if names:
-            client.delete_topics(names)
-    finally:
-        client.close()
+    delete_prefixed(healthy_cluster.servers, prefix)
 
 
 @pytest.fixture
@@ -534,23 +528,24 @@ def detector_lag(net: Network) -> dict[str, int] | None:
     """Records the detector group has not committed yet, per topic: on the shipments topic and
     on every other topic it commits on (its own repartition topics); None if Kafka does not
     answer."""
-    client = admin(net.bootstrap.split(","), request_timeout_ms=5000)
-    reader = consumer(net.bootstrap.split(","), group_id=None)
+    shipments = net.topic("shipments")
+    own = f"{net.prefix}{net.group}-"  # its repartition topics; changelogs are not consumed
+
+    def wanted(topic: str) -> bool:
+        return topic == shipments or (topic.startswith(own) and not topic.endswith("-changelog"))
+
     try:
-        committed = client.list_group_offsets(net.group).get(net.group, {})
-        topic = net.topic("shipments")
-        parts = {TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()}
-        ends = reader.end_offsets(list(parts | set(committed)))
+        lag = GroupLag(net.bootstrap.split(","), net.group, wanted)
+        try:
+            by_partition = lag.by_partition()
+        finally:
+            lag.close()
     except (ParkLinkError, KafkaError):
         return None
-    finally:
-        reader.close()
-        client.close()
-    lag: dict[str, int] = {}
-    for tp, end in ends.items():
-        done = committed[tp].offset if tp in committed else 0
-        lag[tp.topic] = lag.get(tp.topic, 0) + max(end - max(done, 0), 0)
-    return lag
+    out: dict[str, int] = {}
+    for tp, n in by_partition.items():
+        out[tp.topic] = out.get(tp.topic, 0) + n
+    return out
 
 
 def settle_alerts(net: Network, test: str, timeout_s: float = 120.0) -> dict[str, object]:
