@@ -63,6 +63,7 @@ CACHE = Path.home() / ".cache" / "parklink"
 QUIX_VENV = CACHE / "bench-quix"
 QUIX_REQUIREMENTS = ("quixstreams>=3.28,<3.29", "fastavro>=1.9,<2")
 KSTREAMS_SOURCE = PEERS_DIR / "kstreams"
+PEER_KAFKA_ENV = "PEER_KAFKA_CONFIG"  # bench/peers/*: librdkafka settings as JSON
 KSTREAMS_CACHE = CACHE / "bench-kstreams"
 START_TIMEOUT_S = 180.0
 DRAIN_TIMEOUT_S = 900.0
@@ -337,6 +338,16 @@ def _venv_version(python: Path, package: str) -> str:
     return done.stdout.strip() or "?"
 
 
+def peer_login() -> dict[str, str]:
+    """The peers' environment: the bench broker's login as librdkafka settings, in JSON (a
+    password, so in the environment and never in argv). Every peer logs in as the bench's
+    admin over SASL_SSL, as ParkLink's worker does."""
+    conf = bus.client_security().confluent()
+    # The same settings one variable each (PEER_KAFKA_SASL_USERNAME, ...) for the Java peer.
+    each = {f"PEER_KAFKA_{k.upper().replace('.', '_')}": v for k, v in conf.items()}
+    return {PEER_KAFKA_ENV: json.dumps(conf), **each}
+
+
 def quix_peer(ctx: BenchContext, b: _Backlog) -> Peer:
     python = quix_python(ctx.workdir / "quix-venv.log")
     group = f"bench-quix-{uuid.uuid4().hex[:6]}"
@@ -355,7 +366,7 @@ def quix_peer(ctx: BenchContext, b: _Backlog) -> Peer:
             group,
             str(state),
         ],
-        envs=[{}],
+        envs=[peer_login()],
         group=group,
         internal=lambda t: t.startswith(f"repartition__{group}--"),
         alerts_topic=topic,
@@ -425,7 +436,7 @@ def kstreams_peer(ctx: BenchContext, b: _Backlog) -> Peer:
             app_id,
             str(ctx.workdir / "kstreams-state"),
         ],
-        envs=[{}],
+        envs=[peer_login()],
         group=app_id,
         internal=lambda t: t.startswith(f"{app_id}-") and t.endswith("-repartition"),
         alerts_topic=topic,
@@ -447,7 +458,7 @@ def raw_peer(ctx: BenchContext, b: _Backlog) -> Peer:
             b.topic,
             group,
         ],
-        envs=[{}],
+        envs=[peer_login()],
         group=group,
         internal=lambda _: False,
         alerts_topic=None,

@@ -14,6 +14,8 @@ the first record read is printed as `first-record <epoch ms>`."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -148,6 +150,9 @@ def corridor_stage(msg: dict[str, Any], state: State) -> list[dict[str, Any]]:
 def main(argv: list[str]) -> int:
     # Quix Streams lives in the benchmark's own virtualenv; the stages above are plain code.
     from quixstreams import Application  # type: ignore[import-not-found]
+    from quixstreams.kafka.configuration import (  # type: ignore[import-not-found]
+        ConnectionConfig,
+    )
     from quixstreams.models.serializers.avro import (  # type: ignore[import-not-found]
         AvroDeserializer,
     )
@@ -156,8 +161,12 @@ def main(argv: list[str]) -> int:
     )
 
     bootstrap, registry, source, sink, group, state_dir = argv
+    # The bench broker's login (SASL_SSL), from the environment the bench gives.
+    login = json.loads(os.environ.get("PEER_KAFKA_CONFIG", "{}"))
     app = Application(
-        broker_address=bootstrap,
+        broker_address=ConnectionConfig.from_librdkafka_dict(
+            {"bootstrap.servers": bootstrap, **login}
+        ),
         consumer_group=group,
         auto_offset_reset="earliest",
         commit_interval=1.0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
 import struct
 import sys
@@ -33,6 +34,8 @@ def main(argv: list[str]) -> int:
             "auto.offset.reset": "earliest",
             "enable.auto.commit": True,
             "auto.commit.interval.ms": 1000,
+            # The bench broker's login (SASL_SSL), from the environment the bench gives.
+            **json.loads(os.environ.get("PEER_KAFKA_CONFIG", "{}")),
         }
     )
     running = [True]

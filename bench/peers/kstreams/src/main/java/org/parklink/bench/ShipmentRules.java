@@ -265,6 +265,21 @@ public final class ShipmentRules {
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 1000);
     props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, 1);
     props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    // The bench broker's login (SASL_SSL with SCRAM), from the environment the bench gives.
+    String protocol = System.getenv("PEER_KAFKA_SECURITY_PROTOCOL");
+    if (protocol != null && protocol.equalsIgnoreCase("sasl_ssl")) {
+      props.put("security.protocol", "SASL_SSL");
+      props.put("sasl.mechanism", System.getenv("PEER_KAFKA_SASL_MECHANISM"));
+      props.put(
+          "sasl.jaas.config",
+          "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+              + System.getenv("PEER_KAFKA_SASL_USERNAME")
+              + "\" password=\""
+              + System.getenv("PEER_KAFKA_SASL_PASSWORD")
+              + "\";");
+      props.put("ssl.truststore.type", "PEM");
+      props.put("ssl.truststore.location", System.getenv("PEER_KAFKA_SSL_CA_LOCATION"));
+    }
 
     StreamsBuilder builder = new StreamsBuilder();
     builder.addStateStore(
