@@ -103,6 +103,12 @@ class Cluster:
     bootstrap: str
 
     @property
+    def login(self) -> dict[str, str]:
+        """How the tier's clients and services log in: as this cluster's admin (not as the
+        session broker's, which os.environ holds), registering schemas as the writer."""
+        return {**self.kafka.login_env(ADMIN), "PARKLINK_REGISTRY_USER": "writer"}
+
+    @property
     def servers(self) -> list[str]:
         return self.bootstrap.split(",")
 
@@ -184,9 +190,9 @@ class Cluster:
 
 
 @pytest.fixture(scope="package")
-def cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    # kafka_bootstrap first: the session broker's login is in os.environ before this tier
-    # swaps in its own and puts it back afterwards.
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    # tests/fault is no Python package, so this lives as long as the session: it never
+    # touches os.environ (each test logs in through _cluster_login).
     base = free_port_pair()
     while any(port_open(p) for p in range(base, base + 2 * NODES)):
         base = free_port_pair()
@@ -196,20 +202,21 @@ def cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
         bootstrap = kafka.up(NODES)
     except ParkLinkError as exc:
         broker_unavailable(str(exc))
-    # The tier's clients and the services it starts log in to this cluster as its admin, in
-    # place of the session broker's login that os.environ holds; restored after the tier.
-    saved = dict(os.environ)
-    os.environ.update(kafka.login_env(ADMIN))
-    # Each test's fresh subjects are registered by the services it starts, as the writer.
-    os.environ["PARKLINK_REGISTRY_USER"] = "writer"
     try:
         yield Cluster(kafka, bootstrap)
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         kafka.down(wipe=True, timeout_s=20)
     still = [p for p in range(base, base + 2 * NODES) if port_open(p)]
     assert not still, f"Kafka ports still open after the tier: {still}"
+
+
+@pytest.fixture(autouse=True)
+def _cluster_login(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each fault test (its clients, and the services it starts, which inherit os.environ)
+    logs in to the tier's cluster; monkeypatch puts the session's login back after the
+    test. Never set for longer: the cluster fixture lives as long as the session."""
+    for key, value in cluster.login.items():
+        monkeypatch.setenv(key, value)
 
 
 @pytest.fixture(scope="package")
@@ -223,6 +230,7 @@ def fault_registry(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -
         "PARKLINK_REGISTRY_PORT": str(port),
         "PARKLINK_REGISTRY_TOPIC": f"_schemas.{uuid.uuid4().hex[:8]}",
         "PARKLINK_STATE_DIR": str(logs),
+        **cluster.login,
     }
     url = f"http://127.0.0.1:{port}"
     proc = start_service("parklink.registry", env, logs / "registry.log", f"{url}/readyz")
