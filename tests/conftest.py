@@ -28,6 +28,7 @@ from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.runner import ephemeral_kafka
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+FIGURES_PROPERTY = "fault-figures"  # a fault test's figures line, kept on its report
 
 
 def broker_unavailable(reason: str) -> None:
@@ -217,3 +218,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             path = item.path.relative_to(Path(__file__).parent)
             group = "fault" if path.parts[0] == "fault" else path.as_posix()
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fault tier's figures, one line a test, in the summary of every run (the reports
+    carry them from the xdist workers to this process)."""
+    lines: dict[str, None] = {}
+    for reports in terminalreporter.stats.values():
+        for rep in reports:
+            for key, value in getattr(rep, "user_properties", ()):
+                if key == FIGURES_PROPERTY:
+                    lines[str(value)] = None
+    if lines:
+        terminalreporter.section("fault tier figures")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -24,7 +24,13 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import broker_unavailable, delete_prefixed, start_service, stop_service
+from conftest import (
+    FIGURES_PROPERTY,
+    broker_unavailable,
+    delete_prefixed,
+    start_service,
+    stop_service,
+)
 from integration.detector.conftest import Network
 from integration.gateway.conftest import gateway_env, issue_park_token
 from kafka.errors import KafkaError
@@ -64,8 +70,6 @@ def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 120.0) -
 
 # -- figures in the log ---------------------------------------------------------------------
 
-FIGURES = pytest.StashKey[list[str]]()
-
 
 def figures_line(test: str, **figures: object) -> str:
     return f"[fault] {test}: " + ", ".join(f"{k}={v}" for k, v in figures.items())
@@ -74,24 +78,17 @@ def figures_line(test: str, **figures: object) -> str:
 @pytest.fixture
 def report(request: pytest.FixtureRequest) -> Callable[..., str]:
     """`report(test, **figures)`: print one line of a test's figures (shown with -s) and keep
-    it for the terminal summary (shown without -s too); returns the line for assertion
+    it on the test's report for the terminal summary (`tests/conftest.py` shows the lines
+    under "fault tier figures", from every xdist worker); returns the line for assertion
     messages."""
 
     def emit(test: str, **figures: object) -> str:
         line = figures_line(test, **figures)
         print(line, flush=True)
-        request.config.stash.setdefault(FIGURES, []).append(line)
+        request.node.user_properties.append((FIGURES_PROPERTY, line))
         return line
 
     return emit
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    lines = terminalreporter.config.stash.get(FIGURES, [])
-    if lines:
-        terminalreporter.section("fault tier figures")
-        for line in lines:
-            terminalreporter.write_line(line)
 
 
 # -- the cluster ----------------------------------------------------------------------------
