@@ -84,6 +84,8 @@ def capacity(io: StageIO, batch: Sequence[Message]) -> None:
         declared: CapacityEvent = msg.value
         if _refused(io, msg, admission.admit(declared, msg.timestamp, io.stages.bounds)):
             continue
+        if _refused(io, msg, admission.capacity_week(declared, msg.timestamp, io.stages.retention)):
+            continue
         io.send("weeks", *io.stages.capacity(declared))
         _seen(io, msg, declared)
 
@@ -156,6 +158,30 @@ def _weeks_over(io: StageIO, book: dict[str, Week], partition: int, now: int) ->
         week = book.pop(bucket, None)
         if week is not None:
             _conclude(io, io.stages.week_over(week, now)[1])
+    _weeks_idle(io, book, partition, now)
+
+
+def _weeks_idle(io: StageIO, book: dict[str, Week], partition: int, now: int) -> None:
+    """The order views of a partition's weeks that had no update for the idle retention
+    leave their week (rules/retention.py)."""
+    heads, views = io.table("week-heads"), io.table("week-orders")
+    idle = io.stages.retention.view_idle
+    buckets = {
+        key.removesuffix(f"|{view.order_id}")
+        for key, view, part in views.entries()
+        if part == partition and idle(view, now)
+    }
+    for bucket in sorted(buckets):
+        held = book.get(bucket)
+        if held is None:
+            continue
+        week, left, alerts = io.stages.week_idle(held, now)
+        book[bucket] = week
+        for order_id in left:
+            views.delete(weeks.order_key(bucket, order_id), partition)
+        if alerts:
+            heads.put(bucket, week.head, partition)
+        _conclude(io, alerts)
 
 
 def corridors(io: StageIO, batch: Sequence[Message]) -> None:
@@ -167,16 +193,16 @@ def corridors(io: StageIO, batch: Sequence[Message]) -> None:
         if state is not held and state is not None:
             table.put(msg.key, state, msg.partition)
         _conclude(io, alerts)
-    swept = io.stages.retention.corridor_swept
     for partition, now in _due(io, batch):
         for key, held, part in list(table.entries()):
             if part != partition:
                 continue
-            kept = swept(held, now)
+            kept, alerts = io.stages.corridor_swept(held, now)
             if kept is None:
                 table.delete(key, partition)
             elif kept is not held:
                 table.put(key, kept, partition)
+            _conclude(io, alerts)
 
 
 def parks(io: StageIO, batch: Sequence[Message]) -> None:

@@ -73,7 +73,7 @@ class DetectorMetrics:
                 registry,
                 m.DETECTOR_REFUSED,
                 "Park events refused by the party rules, party binding or time bounds, by "
-                "source park and reason (party-rule, party-mismatch, out-of-bounds).",
+                "source park and reason (party-rule, party-mismatch, out-of-bounds, past-week).",
                 ("park", "reason"),
             ),
             process_seconds=m.histogram(
@@ -314,11 +314,12 @@ class Detector:
         async def tick() -> None:
             """Wall-clock ticks for PARK_SILENT, one per park-stage partition this worker
             owns; they go through the topic so the table only changes in its stage."""
-            now = int(time.time() * 1000)
+            now = stages.clock.now()
             for send in self.runtime.tick_sends(ticks.topic, ticks.codec, ParkMessage(tick=now)):
                 await send
 
-        app.timer(self.limits.silent_check_seconds, name="silence-check")(tick)
+        check_s = stages.clock.wall_seconds(self.limits.silent_check_seconds, floor=1.0)
+        app.timer(check_s, name="silence-check")(tick)
         self._web()
 
     async def _restored(self) -> None:

@@ -114,7 +114,7 @@ class FaustStageIO(StagedOutputs):
         return self._stages
 
     def now(self) -> int:
-        return int(time.time() * 1000)
+        return self._stages.clock.now()
 
     def table(self, name: str) -> FaustTable:
         return self.tables[name]
@@ -156,6 +156,7 @@ class StageRunner:
     async def _decode_sources(self, tp: TP, records: Sequence[Any], out: list[Message]) -> None:
         deserialize = self.decoder.deserialize
         topic, partition = tp.topic, tp.partition
+        at = self.io.stages.clock.at  # broker time -> the detector's time (detector/clock.py)
         for r in records:
             try:
                 try:
@@ -166,7 +167,7 @@ class StageRunner:
                 await self.runtime.dead_letter(self.stage.input, r, exc.reason, str(exc))
                 continue
             self._raw[partition, r.offset] = r
-            out.append(Message("", event, partition, r.offset, r.timestamp))
+            out.append(Message("", event, partition, r.offset, at(r.timestamp)))
 
     async def _decode_once_the_registry_answers(
         self, tp: TP, record: Any, problem: RegistryUnavailable
@@ -219,9 +220,10 @@ class StageRunner:
     async def _decode_items(self, tp: TP, records: Sequence[Any], out: list[Message]) -> None:
         loads = self.decoder.loads
         partition = tp.partition
+        at = self.io.stages.clock.at
         for r in records:
             try:
-                item = Message(r.key.decode(), loads(r.value), partition, r.offset, r.timestamp)
+                item = Message(r.key.decode(), loads(r.value), partition, r.offset, at(r.timestamp))
             except (ValueError, AttributeError) as exc:  # not what a stage wrote
                 problem = InvalidRecord(
                     f"not a message of the {self.stage.input} stage: {exc}",

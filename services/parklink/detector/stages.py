@@ -50,13 +50,13 @@ class Stages:
         self.limits = limits
         self.bounds = bounds or TimeBounds()
         self.heartbeat_ms = int(limits.heartbeat_seconds * 1000)
-        late = self.bounds.horizon + self.bounds.skew
+        self.clock = limits.clock()
+        late = int((self.bounds.horizon + self.bounds.skew).total_seconds() * 1000)
         self.retention = Retention(
-            closed_ms=max(
-                int(limits.closed_retention_days * DAY_MS), int(late.total_seconds() * 1000)
-            ),
+            closed_ms=max(int(limits.closed_retention_days * DAY_MS), late),
             week_ms=int(limits.week_retention_days * DAY_MS),
             sweep_ms=int(limits.sweep_seconds * 1000),
+            idle_ms=max(int(limits.idle_retention_days * DAY_MS), late),
         )
 
     def order(
@@ -207,6 +207,52 @@ class Stages:
         out, clock = stamp(out, head.clock, now)
         week.head = replace(head, clock=clock)
         return week, out
+
+    def corridor_swept(
+        self, state: CorridorState, now: int
+    ) -> tuple[CorridorState | None, list[AlertState]]:
+        """A corridor after its sweep (rules/retention.py; None when nothing is left) and the
+        conclusions of the delayed shipments it let go for being idle: their delays resolve,
+        and the congestion no longer counts them."""
+        kept = self.retention.corridor_swept(state, now)
+        if kept is state:
+            return state, []
+        out = self.retention.idle_delays(state, now)
+        if out:
+            after = corridors.congestion_alert(
+                kept or CorridorState(corridor=state.corridor), self.limits, now
+            )
+            if corridors.congestion_alert(state, self.limits, now).impact() != after.impact():
+                out.append(after)
+        out, clock = stamp(out, state.clock, now)
+        if kept is None or clock == state.clock:
+            return kept, out
+        return replace(kept, clock=clock), out
+
+    def week_idle(self, week: Week, now: int) -> tuple[Week, list[str], list[AlertState]]:
+        """The week without the order views that had no update for the idle retention
+        (rules/retention.py), the order ids that left, and the conclusions of their
+        suppliers' alerts that this changed."""
+        gone = {o for o, view in week.orders.items() if self.retention.view_idle(view, now)}
+        if not gone:
+            return week, [], []
+        parks = sorted({week.orders[o].supplier_park for o in gone})
+        before = weeks.week_impacts(week, parks, self.limits)
+        kept = [
+            (weeks.order_key(week.bucket, o), view)
+            for o, view in week.orders.items()
+            if o not in gone
+        ]
+        new = weeks.rebuild([(week.bucket, week.head)], kept)[week.bucket]
+        after = weeks.week_impacts(new, parks, self.limits)
+        out = [
+            alert
+            for alert in weeks.week_alerts(new, parks, self.limits, now)
+            if before.get(alert.alert_id) != after.get(alert.alert_id)
+        ]
+        out, clock = stamp(out, new.head.clock, now)
+        new.head = replace(new.head, clock=clock)
+        return new, sorted(gone), out
 
     def park_seen(
         self,

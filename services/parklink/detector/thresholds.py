@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from parklink.detector.clock import MAX_SPEED, DetectorClock
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.settings import ENV_PREFIX
 
@@ -48,6 +50,13 @@ class Thresholds(BaseSettings):
     week_retention_days: float = Field(
         35.0, gt=0, description="A category-week leaves the tables this long after it ended."
     )
+    idle_retention_days: float = Field(
+        90.0,
+        gt=0,
+        description="Open orders and shipments that had no update this long leave the tables "
+        "too (an alert a shipment holds resolves, saying why); never sooner than the "
+        "event-time horizon plus the skew allow a late event.",
+    )
     sweep_seconds: float = Field(
         3600.0, gt=0, description="How often (broker time) a stage looks for entries to drop."
     )
@@ -57,6 +66,19 @@ class Thresholds(BaseSettings):
         le=1000,
         description="Most parks, orders, shipments and evidence ids an alert lists (each list; "
         "the rest are counted in its metrics and summary).",
+    )
+
+    detector_time_speed: float = Field(
+        1.0,
+        gt=0,
+        le=MAX_SPEED,
+        description="For benchmarks and tests only: detector seconds per wall second "
+        "(detector/clock.py); 1 is the real time.",
+    )
+    detector_time_origin: datetime | None = Field(
+        None,
+        description="For benchmarks and tests only: the wall moment (ISO 8601 with a zone) "
+        "from which the detector's time runs at PARKLINK_DETECTOR_TIME_SPEED.",
     )
 
     @model_validator(mode="after")
@@ -74,7 +96,18 @@ class Thresholds(BaseSettings):
                     f"{ENV_PREFIX}{low.upper()} ({a}) must be {how} "
                     f"{ENV_PREFIX}{high.upper()} ({b})"
                 )
+        if self.detector_time_speed != 1 and self.detector_time_origin is None:
+            raise ValueError(
+                f"{ENV_PREFIX}DETECTOR_TIME_SPEED other than 1 needs "
+                f"{ENV_PREFIX}DETECTOR_TIME_ORIGIN (the same for every worker and restart)"
+            )
+        if self.detector_time_origin is not None and self.detector_time_origin.tzinfo is None:
+            raise ValueError(f"{ENV_PREFIX}DETECTOR_TIME_ORIGIN needs a time zone")
         return self
+
+    def clock(self) -> DetectorClock:
+        """The detector's time (identity unless sped up for a benchmark or a test)."""
+        return DetectorClock.sped_up(self.detector_time_speed, self.detector_time_origin)
 
     @property
     def heartbeat_seconds(self) -> float:

@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 from parklink.detector.codec import DataclassCodec
 from parklink.detector.engine import Engine
 from parklink.detector.rules import shipments
-from parklink.detector.rules.admission import OUT_OF_BOUNDS, PARTY_MISMATCH, PARTY_RULE
+from parklink.detector.rules.admission import (
+    OUT_OF_BOUNDS,
+    PARTY_MISMATCH,
+    PARTY_RULE,
+    PAST_WEEK,
+)
 from parklink.detector.state import ShipmentEntity, ShipmentView
 from parklink.detector.thresholds import Thresholds
 from parklink.detector.topology import TABLES
@@ -261,7 +266,7 @@ def histories(draw: st.DrawFn) -> tuple[int, datetime, list[tuple[ParkEvent | No
 CODECS: dict[str, DataclassCodec[Any]] = {
     spec.name: DataclassCodec(spec.value) for spec in TABLES if not spec.changelog_is_alerts
 }
-REFUSALS = {PARTY_RULE, PARTY_MISMATCH, OUT_OF_BOUNDS}
+REFUSALS = {PARTY_RULE, PARTY_MISMATCH, OUT_OF_BOUNDS, PAST_WEEK}
 
 
 def check_sizes(engine: Engine) -> None:

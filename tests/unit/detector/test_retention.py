@@ -41,13 +41,15 @@ def test_the_retention_is_never_shorter_than_a_late_event_may_be() -> None:
     assert Stages(LIMITS, TimeBounds()).retention.closed_ms == 35 * DAY_MS
 
 
-def test_a_partition_is_swept_a_period_after_its_first_batch() -> None:
+def test_a_partition_is_swept_on_its_first_batch_then_once_a_period() -> None:
     retention = Stages(LIMITS, TimeBounds()).retention
     cache: dict[str, object] = {}
-    assert not retention.due(cache, 0, 1_000)
+    assert retention.due(cache, 0, 1_000)  # first batch after a start or a rebalance
     assert not retention.due(cache, 0, 1_000 + 3_599_999)
     assert retention.due(cache, 0, 1_000 + 3_600_000)
-    assert not retention.due(cache, 1, 1_000 + 3_600_000)  # each partition on its own
+    assert retention.due(cache, 1, 1_000 + 3_600_000)  # each partition on its own
+    assert not retention.due(cache, 1, 1_000 + 3_600_001)
+    assert not retention.due(cache, 0, 500)  # an earlier broker time: not due
 
 
 def test_a_delivered_shipment_leaves_and_its_late_copy_is_refused() -> None:
@@ -74,11 +76,11 @@ def test_a_delivered_shipment_leaves_and_its_late_copy_is_refused() -> None:
     assert fired.alert_id not in eng.firing()
 
 
-def test_an_open_shipment_stays() -> None:
+def test_an_open_shipment_stays_within_the_idle_retention() -> None:
     eng = engine()
     eng.process(factories.shipment(**delayed(T0)), T0)
     eng.process(factories.shipment(**delayed(T0, shipment_id="SH-2")), T0 + timedelta(hours=1))
-    later = T0 + timedelta(days=100)
+    later = T0 + timedelta(days=89)
     eng.process(factories.shipment(**delayed(later, shipment_id="SH-3")), later)
     assert eng.tables["shipments"].get("SH-1") is not None
 

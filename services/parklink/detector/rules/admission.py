@@ -5,21 +5,28 @@ its first event. Whatever fails goes to the dead-letter topic and changes nothin
 
 The time bounds are judged against the record's broker time (the park topics stamp records
 with `LogAppendTime`), not the worker's clock: a replay after a long outage judges each
-record as it was judged when it arrived."""
+record as it was judged when it arrived. (Broker times are the detector's time,
+`detector/clock.py`: the real time unless a benchmark speeds it up.)
+
+A capacity declaration for a week that has already left the tables (it ended more than the
+week retention ago, rules/retention.py) is refused too: it would bring that week back,
+empty of its orders, and declare for a past nobody watches any more."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from parklink.detector.rules.retention import DAY_MS, Retention
 from parklink.detector.state import OrderEntity, ShipmentEntity
 from parklink.eventkit.bounds import TimeBounds, event_time_problem
-from parklink.eventkit.contracts import OrderEvent, ParkEvent, ShipmentEvent
+from parklink.eventkit.contracts import CapacityEvent, OrderEvent, ParkEvent, ShipmentEvent
 from parklink.eventkit.parties import party_problem
 
 PARTY_RULE = "party-rule"
 PARTY_MISMATCH = "party-mismatch"
 OUT_OF_BOUNDS = "out-of-bounds"
+PAST_WEEK = "past-week"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,20 @@ def admit(event: ParkEvent, appended_ms: int, bounds: TimeBounds) -> Refusal | N
     if late_or_early is not None:
         return Refusal(OUT_OF_BOUNDS, late_or_early)
     return None
+
+
+def capacity_week(event: CapacityEvent, appended_ms: int, retention: Retention) -> Refusal | None:
+    """A declaration may not be for a week that has left the tables by its arrival time."""
+    week = event.week_start.isoformat()
+    if not retention.week_expired(week, appended_ms):
+        return None
+    arrived = datetime.fromtimestamp(appended_ms / 1000, UTC)
+    return Refusal(
+        PAST_WEEK,
+        f"capacity for the week of {week} arrived {arrived.isoformat()}: that week ended more "
+        f"than {retention.week_ms / DAY_MS:g} days before (PARKLINK_WEEK_RETENTION_DAYS) and "
+        "is no longer watched",
+    )
 
 
 def order_binding(held: OrderEntity | None, event: OrderEvent) -> Refusal | None:
