@@ -11,6 +11,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
+from parklink.detector.clock import DetectorClock
 from parklink.eventkit import service
 from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import now_utc
@@ -71,6 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--direct", action="store_true", help="publish with the SDK to Kafka, not the gateway"
     )
+    parser.add_argument(
+        "--time-origin",
+        metavar="ISO",
+        help="with --direct, for benchmarks: run the simulated clock at --speed from this wall "
+        "moment on and stamp events with it, like a detector given the same "
+        "PARKLINK_DETECTOR_TIME_ORIGIN and PARKLINK_DETECTOR_TIME_SPEED",
+    )
     parser.add_argument("--gateway", metavar="URL", help="gateway URL (PARKLINK_GATEWAY_URL)")
     parser.add_argument(
         "--tokens", metavar="FILE", help='JSON {"parks": {ID: TOKEN}} (default: issue them)'
@@ -93,6 +102,7 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
         "simulator_port": args.port,
         "simulator_max_events": args.max_events,
         "simulator_record": args.record,
+        "simulator_time_origin": args.time_origin,
     }
     if args.direct:
         overrides["simulator_direct"] = True
@@ -108,13 +118,36 @@ def build_sink(settings: SimulatorSettings) -> Sink:
     return sink
 
 
+def simulated_clock(settings: SimulatorSettings) -> DetectorClock | None:
+    """The clock events are stamped with when the simulated time is the network's time
+    (`--time-origin`): the one a detector sped up the same way runs (detector/clock.py)."""
+    origin = settings.simulator_time_origin
+    if origin is None:
+        return None
+    if not settings.simulator_direct:
+        raise ParkLinkError(
+            "--time-origin (PARKLINK_SIMULATOR_TIME_ORIGIN) needs --direct: the gateway judges "
+            "event times by the real clock"
+        )
+    try:
+        return DetectorClock.sped_up(settings.simulator_speed, origin)
+    except ValueError as exc:
+        raise ParkLinkError(f"--time-origin: {exc}") from exc
+
+
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
 def _publishing_sink(settings: SimulatorSettings) -> Sink:
     if settings.simulator_direct:
+        clock = simulated_clock(settings)
         return DirectSink(
             settings.bootstrap_servers,
             settings.registry_url,
             settings.topic_prefix,
             TimeBounds.from_settings(settings),
+            clock=None if clock is None else lambda: _moment(clock.now()),
         )
     parks = [p.park_id for p in PARKS]
     if settings.simulator_tokens_file is not None:
@@ -237,13 +270,15 @@ async def run(settings: SimulatorSettings, duration_s: float | None = None) -> S
     seed = settings.simulator_seed
     if seed is None:
         seed = secrets.randbelow(2**31)
+    clock = simulated_clock(settings)
     world = World(
         WorldConfig(
             seed=seed,
-            start=now_utc(),
+            start=now_utc() if clock is None else _moment(clock.now()),
             speed=settings.simulator_speed,
             rate=settings.simulator_rate,
             run_id=uuid.uuid4(),
+            simulated_event_time=clock is not None,
         )
     )
     options = ScenarioOptions(offline_s=settings.simulator_offline_s)

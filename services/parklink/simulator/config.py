@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import Field
@@ -28,6 +29,12 @@ class SimulatorSettings(Settings):
         180.0, gt=0, description="How long `park-offline` keeps a park silent (wall clock)."
     )
     simulator_direct: bool = Field(False, description="Publish with the SDK, not the gateway.")
+    simulator_time_origin: datetime | None = Field(
+        None,
+        description="For benchmarks and tests (with --direct): the simulated clock runs at "
+        "the speed from this wall moment on, and events carry the simulated time, as a "
+        "detector with PARKLINK_DETECTOR_TIME_ORIGIN and _SPEED set the same way expects.",
+    )
     simulator_tokens_file: Path | None = Field(
         None, description="JSON of park tokens; default <state dir>/demo-tokens.json."
     )

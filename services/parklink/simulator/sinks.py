@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Protocol
 
 import httpx
 
 from parklink.eventkit.bounds import TimeBounds
-from parklink.eventkit.contracts import ParkEvent
+from parklink.eventkit.contracts import ParkEvent, now_utc
 from parklink.eventkit.errors import DeliveryFailed, ParkLinkError, PublishError
 from parklink.publisher import Publisher
 
@@ -117,11 +119,13 @@ class DirectSink:
         registry_url: str,
         topic_prefix: str,
         time_bounds: TimeBounds | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._bootstrap = bootstrap
         self._registry_url = registry_url
         self._prefix = topic_prefix
         self._bounds = time_bounds
+        self._clock = clock  # what the SDK judges event times by (default: the real time)
         self._publishers: dict[str, Publisher] = {}
 
     def _publish(self, park_id: str, events: list[ParkEvent]) -> None:
@@ -134,6 +138,7 @@ class DirectSink:
                     park_id=park_id,
                     topic_prefix=self._prefix,
                     time_bounds=self._bounds,
+                    clock=self._clock or now_utc,
                 )
                 self._publishers[park_id] = pub
             pub.publish_many(events)

@@ -5,7 +5,9 @@ that happened up to `until`, in order; the runner publishes them.
 Two clocks: the simulated clock (business times: departures, planned and estimated arrivals,
 due dates, capacity weeks) runs `speed` times faster than the wall clock; each event's
 `event_time` is the wall-clock moment its simulated time maps to, so rules that look at
-wall-clock time (a park's silence) see real time and late events keep their original time."""
+wall-clock time (a park's silence) see real time and late events keep their original time.
+With `simulated_event_time` (a soak against a detector sped up the same way) the
+`event_time` is the simulated time itself, so entities age as the simulated months pass."""
 
 from __future__ import annotations
 
@@ -71,6 +73,9 @@ class WorldConfig:
     speed: float = 600.0  # simulated seconds per wall second
     rate: float = 20.0  # target events per wall second
     run_id: uuid.UUID = FIXED_RUN  # makes ids unique per run; random in production
+    # event_time is the simulated time itself, not the wall-clock moment it maps to: for a
+    # detector whose clock is sped up the same way (same origin and speed, detector/clock.py)
+    simulated_event_time: bool = False
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None:
@@ -184,7 +189,8 @@ class World:
             return  # warm-up: happened before the network was watching
 
         def emit(when: datetime) -> list[Emission]:
-            event = model(event_id=self._event_id(), event_time=self.wall_time(when), **fields)
+            stamp = when if self.config.simulated_event_time else self.wall_time(when)
+            event = model(event_id=self._event_id(), event_time=stamp, **fields)
             return [Emission(when, kind, event)]
 
         self.schedule(at, emit)
