@@ -23,6 +23,7 @@ BENCHES = (
     "bench.shipments",
     "bench.publisher",
     "bench.gateway",
+    "bench.soak",
 )
 
 
