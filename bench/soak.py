@@ -2,7 +2,7 @@
 
 The simulator publishes with the SDK (`--direct`) at SPEED simulated seconds per wall
 second, and the detector's clock runs at the same speed from the same origin
-(PARKLINK_DETECTOR_TIME_SPEED / _ORIGIN, detector/clock.py), so entities age, leave the
+(PARKLINK_DETECTOR_TIME_SPEED / _ORIGIN, eventkit/clock.py), so entities age, leave the
 tables (rules/retention.py) and the week retention turns over as the simulated months pass.
 Day 0 is the detector's first event. At simulated day 30, 60 and 90 the bench notes how
 many records the park topics hold; once the detector has read that many (it may trail the

@@ -156,7 +156,7 @@ class StageRunner:
     async def _decode_sources(self, tp: TP, records: Sequence[Any], out: list[Message]) -> None:
         deserialize = self.decoder.deserialize
         topic, partition = tp.topic, tp.partition
-        at = self.io.stages.clock.at  # broker time -> the detector's time (detector/clock.py)
+        at = self.io.stages.clock.at  # broker time -> the detector's time (eventkit/clock.py)
         for r in records:
             try:
                 try:

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from parklink.detector.clock import MAX_SPEED, DetectorClock
+from parklink.eventkit.clock import MAX_SPEED, ScaledClock
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.settings import ENV_PREFIX
 
@@ -73,7 +73,7 @@ class Thresholds(BaseSettings):
         gt=0,
         le=MAX_SPEED,
         description="For benchmarks and tests only: detector seconds per wall second "
-        "(detector/clock.py); 1 is the real time.",
+        "(eventkit/clock.py); 1 is the real time.",
     )
     detector_time_origin: datetime | None = Field(
         None,
@@ -105,9 +105,9 @@ class Thresholds(BaseSettings):
             raise ValueError(f"{ENV_PREFIX}DETECTOR_TIME_ORIGIN needs a time zone")
         return self
 
-    def clock(self) -> DetectorClock:
+    def clock(self) -> ScaledClock:
         """The detector's time (identity unless sped up for a benchmark or a test)."""
-        return DetectorClock.sped_up(self.detector_time_speed, self.detector_time_origin)
+        return ScaledClock.sped_up(self.detector_time_speed, self.detector_time_origin)
 
     @property
     def heartbeat_seconds(self) -> float:

@@ -19,9 +19,9 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
-from parklink.detector.clock import DetectorClock
 from parklink.eventkit import service
 from parklink.eventkit.bounds import TimeBounds
+from parklink.eventkit.clock import ScaledClock
 from parklink.eventkit.contracts import now_utc
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.metrics import new_registry
@@ -118,9 +118,9 @@ def build_sink(settings: SimulatorSettings) -> Sink:
     return sink
 
 
-def simulated_clock(settings: SimulatorSettings) -> DetectorClock | None:
+def simulated_clock(settings: SimulatorSettings) -> ScaledClock | None:
     """The clock events are stamped with when the simulated time is the network's time
-    (`--time-origin`): the one a detector sped up the same way runs (detector/clock.py)."""
+    (`--time-origin`): the one a detector sped up the same way runs (eventkit/clock.py)."""
     origin = settings.simulator_time_origin
     if origin is None:
         return None
@@ -130,7 +130,7 @@ def simulated_clock(settings: SimulatorSettings) -> DetectorClock | None:
             "event times by the real clock"
         )
     try:
-        return DetectorClock.sped_up(settings.simulator_speed, origin)
+        return ScaledClock.sped_up(settings.simulator_speed, origin)
     except ValueError as exc:
         raise ParkLinkError(f"--time-origin: {exc}") from exc
 

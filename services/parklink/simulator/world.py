@@ -74,7 +74,7 @@ class WorldConfig:
     rate: float = 20.0  # target events per wall second
     run_id: uuid.UUID = FIXED_RUN  # makes ids unique per run; random in production
     # event_time is the simulated time itself, not the wall-clock moment it maps to: for a
-    # detector whose clock is sped up the same way (same origin and speed, detector/clock.py)
+    # detector whose clock is sped up the same way (same origin and speed, eventkit/clock.py)
     simulated_event_time: bool = False
 
     def __post_init__(self) -> None:

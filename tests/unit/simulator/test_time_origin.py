@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from parklink.detector.clock import DetectorClock
+from parklink.eventkit.clock import ScaledClock
 from parklink.eventkit.errors import ParkLinkError
 from parklink.simulator.app import simulated_clock
 from parklink.simulator.config import SimulatorSettings
@@ -40,7 +40,7 @@ def test_the_simulated_clock_is_the_detectors_sped_up_clock() -> None:
     )
     clock = simulated_clock(settings)
     assert clock is not None
-    assert clock == DetectorClock.sped_up(25_920.0, ORIGIN)
+    assert clock == ScaledClock.sped_up(25_920.0, ORIGIN)
     origin_ms = int(ORIGIN.timestamp() * 1000)
     assert clock.at(origin_ms + 1000) == origin_ms + 25_920_000
     assert simulated_clock(SimulatorSettings(simulator_direct=True)) is None

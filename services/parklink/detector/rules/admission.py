@@ -6,7 +6,7 @@ its first event. Whatever fails goes to the dead-letter topic and changes nothin
 The time bounds are judged against the record's broker time (the park topics stamp records
 with `LogAppendTime`), not the worker's clock: a replay after a long outage judges each
 record as it was judged when it arrived. (Broker times are the detector's time,
-`detector/clock.py`: the real time unless a benchmark speeds it up.)
+`eventkit/clock.py`: the real time unless a benchmark speeds it up.)
 
 A capacity declaration for a week that has already left the tables (it ended more than the
 week retention ago, rules/retention.py) is refused too: it would bring that week back,

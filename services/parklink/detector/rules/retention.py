@@ -8,7 +8,7 @@ seen. Park activity is bounded by the parks that publish (one entry per park; on
 alliance's parks can write to the park topics) and stays.
 
 Each stage sweeps the entries of one input partition at a time, by the broker time of that
-partition's records (monotonic per partition; the detector's time, see detector/clock.py):
+partition's records (monotonic per partition; the detector's time, see eventkit/clock.py):
 on the first batch of the partition after a start or a rebalance (so nothing a restart
 restored lingers until a period later), then at most once per `sweep_seconds`.
 

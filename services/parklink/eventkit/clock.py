@@ -1,5 +1,6 @@
-"""The detector's time: what it takes a record's broker time and the wall clock to be, for
-admission, retention sweeps, silence and its clock ticks.
+"""A clock that can run faster than the real one: the detector's time (what it takes a
+record's broker time and the wall clock to be, for admission, retention sweeps, silence and
+its clock ticks) and the simulator's, which must agree with it when both are sped up.
 
 By default it is the real time (identity). A benchmark or a test can speed it up
 (PARKLINK_DETECTOR_TIME_SPEED, with PARKLINK_DETECTOR_TIME_ORIGIN): from the origin on, a
@@ -21,7 +22,7 @@ MAX_SPEED = 10_000_000.0
 
 
 @dataclass(frozen=True, slots=True)
-class DetectorClock:
+class ScaledClock:
     """Maps wall times (ms since the epoch: a record's broker time, the wall clock) to
     detector times: `origin + (wall - origin) * speed`. Speed 1 is the identity."""
 
@@ -34,7 +35,7 @@ class DetectorClock:
             raise ValueError(f"the detector's time speed must be in (0, {MAX_SPEED:g}]")
 
     @classmethod
-    def sped_up(cls, speed: float, origin: datetime | None) -> DetectorClock:
+    def sped_up(cls, speed: float, origin: datetime | None) -> ScaledClock:
         """The clock of the settings: a speed other than 1 needs its origin, so every worker
         and every restart of one maps times the same way."""
         if speed == 1:
