@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -37,6 +38,8 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    # SIGTERM ends the run as Ctrl-C does, through the `finally`s that stop what it started.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     rows: list[Row] = []
     failed = False
     with tempfile.TemporaryDirectory(prefix="parklink-bench-") as tmp:
@@ -46,16 +49,18 @@ def main(argv: list[str]) -> int:
             # register`, they and the parts they start act as the registry's writer.
             os.environ["PARKLINK_REGISTRY_USER"] = "writer"
             ctx = BenchContext(bootstrap=bootstrap, workdir=Path(tmp))
-            for name in chosen:
-                print(f"running {name} ...", file=sys.stderr, flush=True)
-                try:
-                    rows.extend(importlib.import_module(name).run(ctx))
-                except Exception as exc:  # a broken bench must not hide the others' figures
-                    failed = True
-                    rows.append(
-                        Row(name, "FAILED", float("nan"), "", f"{type(exc).__name__}: {exc}")
-                    )
-            ctx.close()
+            try:
+                for name in chosen:
+                    print(f"running {name} ...", file=sys.stderr, flush=True)
+                    try:
+                        rows.extend(importlib.import_module(name).run(ctx))
+                    except Exception as exc:  # a broken bench must not hide the others'
+                        failed = True
+                        rows.append(
+                            Row(name, "FAILED", float("nan"), "", f"{type(exc).__name__}: {exc}")
+                        )
+            finally:  # also on Ctrl-C or SIGTERM: no part a bench started outlives it
+                ctx.close()
     print_table(rows)
     return 1 if failed else 0
 
