@@ -123,7 +123,10 @@ def error_responses(bounds: TimeBounds) -> dict[int | str, dict[str, Any]]:
             f"also on the property, as `{EVENT_TIME_WINDOW}`)."
         ),
         429: error_doc("The park's event rate limit; see the Retry-After header."),
-        503: error_doc("Kafka or the schema registry unavailable; nothing was accepted."),
+        503: error_doc(
+            "Kafka, the schema registry or the token database unavailable; nothing was "
+            "accepted. Retry after the Retry-After header's seconds, with the same body."
+        ),
     }
 
 
