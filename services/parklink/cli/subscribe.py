@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from parklink.eventkit.bus import consumer
@@ -90,7 +91,11 @@ class Handled:
         fresh = {tp: n for tp, n in self._next.items() if self._committed.get(tp) != n}
         if not self._group or not fresh:
             return
-        self._kafka.commit({tp: OffsetAndMetadata(n, "", -1) for tp, n in fresh.items()})
+        try:
+            self._kafka.commit({tp: OffsetAndMetadata(n, "", -1) for tp, n in fresh.items()})
+        except KafkaError as exc:  # e.g. the group moved on during a long registry outage
+            log.warning("could not commit group offsets (records may be printed again): %s", exc)
+            return
         self._committed.update(fresh)
 
 
