@@ -9,7 +9,12 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.strategies import SearchStrategy
 from schemathesis.checks import CHECKS, load_all_checks
+
+Refine = Callable[[SearchStrategy[schemathesis.Case[Any]]], SearchStrategy[schemathesis.Case[Any]]]
+"""Turns an operation's generated cases into the ones to send (e.g. to meet what the document
+states only in words, such as a bound relative to the server's clock)."""
 
 
 def every_check() -> list[Callable[..., Any]]:
@@ -27,10 +32,12 @@ def failures_of(
     not_checked: Mapping[str, Collection[str]] | None = None,
     max_examples: int = 25,
     min_operations: int = 1,
+    refine: Refine | None = None,
 ) -> list[str]:
     """Run generated requests against every operation of `base_url`/openapi.json (but the
     paths in `skip`), each sent once per header set of `auths`; `not_checked` names checks
-    left out for a path (with the reason at the caller). Returns the failures found."""
+    left out for a path (with the reason at the caller); `refine` adjusts the generated
+    cases. Returns the failures found."""
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     checks = every_check()
     operations = [op.ok() for op in schema.get_all_operations()]  # type: ignore[union-attr]
@@ -40,8 +47,13 @@ def failures_of(
         if op.path in skip:
             continue
         left_out = set((not_checked or {}).get(op.path, ()))
+        cases = op.as_strategy()
         failure = _run(
-            op, [c for c in checks if c.__name__ not in left_out], base_url, auths, max_examples
+            cases if refine is None else refine(cases),
+            [c for c in checks if c.__name__ not in left_out],
+            base_url,
+            auths,
+            max_examples,
         )
         if failure is not None:
             failures.append(f"{op.method.upper()} {op.path}: {failure}")
@@ -49,7 +61,7 @@ def failures_of(
 
 
 def _run(
-    op: Any,
+    cases: SearchStrategy[schemathesis.Case[Any]],
     checks: list[Callable[..., Any]],
     base_url: str,
     auths: Mapping[str, Mapping[str, str]],
@@ -61,7 +73,7 @@ def _run(
         suppress_health_check=list(HealthCheck),
         database=None,
     )
-    @given(case=op.as_strategy())
+    @given(case=cases)
     def check(case: schemathesis.Case[Any]) -> None:
         for who, headers in auths.items():
             try:

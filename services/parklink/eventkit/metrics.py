@@ -44,6 +44,7 @@ SIMULATOR_BACKLOG = "simulator_backlog"
 SIMULATOR_LAG_SECONDS = "simulator_lag_seconds"
 SIMULATOR_SCENARIOS = "simulator_scenarios_total"
 RELAY_RECORDS = "relay_records_total"
+RELAY_REGISTRY_WAITING = "relay_registry_waiting"
 
 
 def name(short: str) -> str:

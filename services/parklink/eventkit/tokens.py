@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -35,7 +36,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from parklink.eventkit.database import (
     engine_url,
@@ -46,6 +47,8 @@ from parklink.eventkit.database import (
 )
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.settings import Settings
+
+log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "plk"  # noqa: S105 (a marker, not a secret)
 DEFAULT_TTL = timedelta(days=90)
@@ -104,6 +107,13 @@ class TokenChange:
 
 class TokenError(ParkLinkError):
     """No, malformed, unknown, expired or revoked token."""
+
+
+class TokensUnavailable(ParkLinkError):
+    """The token database did not answer, so nothing can be said of a token: not a refusal
+    of the caller (401) but a passing failure of the service (503, with Retry-After)."""
+
+    retry_after_s = 5
 
 
 _metadata = MetaData()
@@ -293,8 +303,13 @@ class TokenStore:
         query = select(t.role, t.name, t.salt, t.digest, t.revoked_at, t.park, t.expires_at).where(
             t.token_id == token_id
         )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).first()
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(query).first()
+        except SQLAlchemyError as exc:
+            raise TokensUnavailable(
+                f"the token database did not answer: {_first_line(exc)}"
+            ) from exc
         if row is None or not hmac.compare_digest(_digest(bytes(row[2]), secret), bytes(row[3])):
             raise TokenError("unknown token")
         if row[4] is not None:
@@ -313,10 +328,19 @@ class TokenStore:
             if now - self._touched.get(token_id, 0.0) < LAST_USED_EVERY_S:
                 return
             self._touched[token_id] = now
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(_tokens).where(_tokens.c.token_id == token_id).values(last_used_at=now)
-            )
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(_tokens).where(_tokens.c.token_id == token_id).values(last_used_at=now)
+                )
+        except SQLAlchemyError as exc:  # the token was verified; only the note is missing
+            log.warning("could not note the use of token %s: %s", token_id, _first_line(exc))
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    """The driver's message without SQLAlchemy's SQL text and help link."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
 
 
 def _record(

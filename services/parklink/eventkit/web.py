@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 
 from parklink.eventkit import metrics as m
 from parklink.eventkit.metrics import render
+from parklink.eventkit.tokens import TokensUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +115,10 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Make every error of `app` the shared JSON body: ApiError, HTTPException (404, 405 ...),
-    request validation (400 for a body that is not JSON, 422 otherwise) and any unexpected
-    exception (500, logged with its traceback, never a plain-text page)."""
+    request validation (400 for a body that is not JSON, 422 otherwise), a token database
+    that does not answer (503 with Retry-After: the caller is not at fault, and its token is
+    not refused) and any unexpected exception (500, logged with its traceback, never a
+    plain-text page)."""
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> Response:
@@ -133,6 +136,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if any(d["type"] == "json_invalid" for d in details):
             return error_response(400, "bad_json", "the request body is not valid JSON", details)
         return error_response(422, "invalid_request", "the request is not valid", details)
+
+    @app.exception_handler(TokensUnavailable)
+    async def _tokens_unavailable(request: Request, exc: TokensUnavailable) -> Response:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return error_response(
+            503,
+            "unavailable",
+            "the token database is unavailable, so the token cannot be checked; retry later",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -96,22 +96,50 @@ class Accepted(BaseModel):
 
 SECURITY_SCHEME = "parkToken"
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: error_doc("The body is not valid JSON."),
-    401: error_doc("No, unknown or revoked bearer token."),
-    403: error_doc(
-        "An operator token, an event of another park (source_park / park_id), or an event "
-        "the park is not a party to (each detail has the item's index and the rule)."
-    ),
-    413: error_doc("Body larger than the limit, or more events than the batch limit."),
-    415: error_doc("Content-Type is not application/json."),
-    422: error_doc(
-        "Schema or bounds violations (docs/bounds.md), e.g. an event_time more than the "
-        "allowed skew ahead or older than the horizon; each with the item index and field path."
-    ),
-    429: error_doc("The park's event rate limit; see the Retry-After header."),
-    503: error_doc("Kafka or the schema registry unavailable; nothing was accepted."),
-}
+EVENT_TIME_WINDOW = "x-parklink-event-time-window"
+"""The OpenAPI extension on `event_time` with the window, in seconds around the gateway's
+clock when the request arrives, that the event time must fall in: `{"ahead_s", "behind_s"}`.
+No JSON Schema can state a bound relative to the server's clock, so the document states it
+in words and here, where clients and test generators can read it."""
+
+
+def error_responses(bounds: TimeBounds) -> dict[int | str, dict[str, Any]]:
+    ahead, behind = bounds.skew.total_seconds(), bounds.horizon.total_seconds()
+    return {
+        400: error_doc("The body is not valid JSON."),
+        401: error_doc("No, unknown or revoked bearer token."),
+        403: error_doc(
+            "An operator token, an event of another park (source_park / park_id), or an event "
+            "the park is not a party to (each detail has the item's index and the rule)."
+        ),
+        413: error_doc("Body larger than the limit, or more events than the batch limit."),
+        415: error_doc("Content-Type is not application/json."),
+        422: error_doc(
+            "Schema or bounds violations (docs/bounds.md), each with the item index and field "
+            "path. Also refused with 422, though the schema allows it, because no JSON Schema "
+            "can state a bound relative to the server's clock: an `event_time` more than "
+            f"{ahead:g} s ahead of the gateway's clock or more than {behind:g} s behind it "
+            f"when the request arrives (detail type `event_time_out_of_bounds`; the window is "
+            f"also on the property, as `{EVENT_TIME_WINDOW}`)."
+        ),
+        429: error_doc("The park's event rate limit; see the Retry-After header."),
+        503: error_doc(
+            "Kafka, the schema registry or the token database unavailable; nothing was "
+            "accepted. Retry after the Retry-After header's seconds, with the same body."
+        ),
+    }
+
+
+def declare_event_time_window(schema: dict[str, Any], bounds: TimeBounds) -> None:
+    """Say on the `event_time` property of an event's JSON Schema what the gateway checks
+    against its clock (see EVENT_TIME_WINDOW)."""
+    ahead, behind = bounds.skew.total_seconds(), bounds.horizon.total_seconds()
+    prop = schema["properties"]["event_time"]
+    prop["description"] = (
+        f"When it happened at the park. Must be at most {ahead:g} s ahead of the gateway's "
+        f"clock and at most {behind:g} s behind it when the request arrives (422 otherwise)."
+    )
+    prop[EVENT_TIME_WINDOW] = {"ahead_s": ahead, "behind_s": behind}
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -218,6 +246,7 @@ def create_app(
 
         return handler
 
+    responses = error_responses(bounds)
     for kind, model in PARK_EVENT_MODELS.items():
         one = {"$ref": f"#/components/schemas/{model.__name__}"}
         app.add_api_route(
@@ -226,7 +255,7 @@ def create_app(
             methods=["POST"],
             status_code=202,
             response_model=Accepted,
-            responses=ERROR_RESPONSES,
+            responses=responses,
             summary=f"Publish {kind} events",
             description=f"One {model.__name__} or an array of 1 to {settings.gateway_max_batch} "
             "of them; `source_park` must be the token's park. Safe to retry: the network "
@@ -281,6 +310,7 @@ def create_app(
             for model in PARK_EVENT_MODELS.values():
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(schema.pop("$defs", {}))
+                declare_event_time_window(schema, bounds)
                 schemas[model.__name__] = schema
             app.openapi_schema = doc
         return app.openapi_schema

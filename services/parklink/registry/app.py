@@ -344,7 +344,12 @@ def serve(settings: RegistrySettings) -> None:
         settings.registry_port,
         settings.registry_topic,
     )
-    service.serve(create_app(settings), settings.registry_host, settings.registry_port)
+    service.serve(
+        create_app(settings),
+        settings.registry_host,
+        settings.registry_port,
+        graceful_s=settings.registry_graceful_s,
+    )
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from parklink.eventkit.settings import Settings
 from parklink.registry.compatibility import DEFAULT_LEVEL, Level
+from parklink.registry.store import SEND_BLOCK_S, STORE_CLOSE_S
 
 
 class RegistrySettings(Settings):
@@ -27,3 +28,18 @@ class RegistrySettings(Settings):
     registry_anonymous_read: bool = Field(
         True, description="Whether callers without credentials may read (never write)."
     )
+    registry_graceful_s: float = Field(
+        10.0,
+        ge=1,
+        le=600,
+        description="How long requests in flight may take to finish when the registry stops.",
+    )
+
+    def shutdown_bound_s(self) -> float:
+        """How long the registry may take to exit after SIGTERM, Kafka reachable or not:
+        requests in flight get `registry_graceful_s`; a write that holds the store by then
+        ends within the producer's blocking bound and its write timeout (writes still waiting
+        are refused), and closing the store takes at most STORE_CLOSE_S."""
+        return (
+            self.registry_graceful_s + SEND_BLOCK_S + self.registry_write_timeout_s + STORE_CLOSE_S
+        )

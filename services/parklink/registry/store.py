@@ -1,7 +1,12 @@
 """The registry's storage: the compacted `_schemas` topic (one partition, so one order for
 every instance). On start the topic is replayed from the beginning into the state; every write
 is produced with acks=all and only counts once this instance has read it back and applied it,
-so all instances apply the same records in the same order."""
+so all instances apply the same records in the same order.
+
+Stopping is bounded whether Kafka answers or not (see `RegistrySettings.shutdown_bound_s`):
+once `close()` begins, a write still waiting for the store is refused (503) instead of
+queueing behind one that Kafka keeps waiting, and the one in progress gives up its
+read-back."""
 
 from __future__ import annotations
 
@@ -20,6 +25,13 @@ from parklink.registry.errors import ApiError
 from parklink.registry.state import Record, RegistryState
 
 log = logging.getLogger(__name__)
+
+SEND_BLOCK_S = 10.0
+"""The longest a send waits for Kafka's metadata (the producer's max_block_ms)."""
+READER_JOIN_S = 10.0
+PRODUCER_CLOSE_S = 5.0
+STORE_CLOSE_S = READER_JOIN_S + 2 * PRODUCER_CLOSE_S
+"""The longest `KafkaStore.close` takes: the reader's end, the producer's flush and close."""
 
 
 class KafkaStore:
@@ -56,13 +68,25 @@ class KafkaStore:
 
     def close(self) -> None:
         self._stop.set()
+        with self._read:
+            self._read.notify_all()  # a write waiting for its read-back gives up
         if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        if self._producer is not None:
-            self._producer.flush(timeout=5)
-            self._producer.close(timeout=5)
-            self._producer = None
+            self._thread.join(timeout=READER_JOIN_S)
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.flush(timeout=PRODUCER_CLOSE_S)
+            except KafkaError as exc:  # Kafka gone: those writes were already answered 500
+                log.warning("schema store: records left unsent at shutdown: %s", exc)
+            try:
+                producer.close(timeout=PRODUCER_CLOSE_S)
+            except KafkaError as exc:
+                log.warning("schema store: producer not closed cleanly: %s", exc)
         log.info("schema store closed")
+
+    def _refuse_if_stopping(self) -> None:
+        if self._stop.is_set():
+            raise ApiError(503, errors.BACKEND_ERROR, "the schema registry is stopping")
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -72,6 +96,7 @@ class KafkaStore:
                     self._producer = bus.producer(
                         self.bootstrap,
                         linger_ms=0,
+                        max_block_ms=int(SEND_BLOCK_S * 1000),
                         client_id="parklink-registry",
                         max_request_size=self.max_record_bytes,
                     )
@@ -170,25 +195,31 @@ class KafkaStore:
     # ---- writing ------------------------------------------------------------------------
 
     def write(self, records: Sequence[Record]) -> None:
+        """Produce `records` and wait until this instance has read them back: at most
+        SEND_BLOCK_S plus the write timeout once this write has the store."""
+        self._refuse_if_stopping()
         producer = self._producer
         if producer is None or not self.ready.is_set():
             raise ApiError(503, errors.BACKEND_ERROR, f"schema store not ready: {self.problem}")
         last = -1
         try:
             with self._write_lock:
+                self._refuse_if_stopping()  # waited behind a write while the registry stops
                 futures = [
                     producer.send(self.topic, key=k, value=v, partition=0) for k, v in records
                 ]
-                producer.flush(timeout=self.write_timeout_s)
+                deadline = time.monotonic() + self.write_timeout_s
+                producer.flush(timeout=max(deadline - time.monotonic(), 0.0))
             for future in futures:
-                last = max(last, future.get(timeout=self.write_timeout_s).offset)
+                left = max(deadline - time.monotonic(), 0.0)
+                last = max(last, future.get(timeout=left).offset)
         except KafkaError as exc:
             raise ApiError(
                 500, errors.BACKEND_ERROR, f"Error in the backend data store (Kafka): {exc}"
             ) from exc
-        deadline = time.monotonic() + self.write_timeout_s
         with self._read:
             while self._position <= last:
+                self._refuse_if_stopping()
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise ApiError(

@@ -4,7 +4,9 @@ pattern, so a newly admitted park is picked up), the router, an idempotent produ
 
 At least once: a batch is forwarded (or dead-lettered) and flushed before its offsets are
 committed; a record relayed twice after a crash keeps its event_id, which the network uses
-to drop repeats."""
+to drop repeats. While the schema registry cannot answer, the relay holds the record it is at
+(and everything after it) and tries again with backoff (`eventkit.retry`): nothing is
+dead-lettered for it, /readyz says so and the gauge `parklink_relay_registry_waiting` is 1."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from starlette.concurrency import run_in_threadpool
 
 from parklink.eventkit import bus, metrics, service
@@ -26,6 +28,7 @@ from parklink.eventkit.access import INGRESS, SOURCES
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import PARK_EVENT_MODELS
 from parklink.eventkit.registry_client import RegistryClient
+from parklink.eventkit.retry import Outage, Stopping, once_the_registry_answers
 from parklink.eventkit.serde import Deserializer, SchemaSource
 from parklink.eventkit.web import ops_router
 from parklink.relay.config import RelaySettings
@@ -44,6 +47,7 @@ class Relay:
         settings: RelaySettings,
         registry: SchemaSource,
         relayed: Counter,
+        waiting: Gauge | None = None,
     ) -> None:
         catalog = load_catalog()
         self.settings = settings
@@ -54,6 +58,7 @@ class Relay:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="relay", daemon=True)
         self.problem: str | None = "starting"
+        self.outage = Outage("the relay", log, None if waiting is None else waiting.set)
 
     def start(self) -> None:
         self._thread.start()
@@ -77,6 +82,10 @@ class Relay:
                 )
                 reader.subscribe(pattern=ingress_pattern(self.settings.topic_prefix))
                 self._loop(reader, producer)
+            except Stopping:
+                log.info(
+                    "relay stopped while waiting for the registry; that batch is not committed"
+                )
             except (KafkaError, bus.KafkaUnavailable) as exc:
                 self.problem = f"Kafka: {exc}"
                 log.warning("relay not connected: %s", exc)
@@ -105,7 +114,11 @@ class Relay:
             reader.commit()
 
     def _pass_on(self, producer: KafkaProducer, rec: Any) -> Any:
-        decision = self.router.route(rec.topic, rec.value, rec.partition, rec.offset)
+        decision = once_the_registry_answers(
+            lambda: self.router.route(rec.topic, rec.value, rec.partition, rec.offset),
+            self.outage,
+            self._stop.wait,
+        )
         if isinstance(decision, Forward):
             self._relayed.labels(outcome="forwarded", reason="").inc()
             headers = [("ingress-park", decision.park.encode())]
@@ -133,7 +146,12 @@ def create_app(settings: RelaySettings, registry: RegistryClient | None = None) 
         "Ingress records forwarded to the park topics or dead-lettered, by reason.",
         ("outcome", "reason"),
     )
-    relay = Relay(settings, registry, relayed)
+    waiting = metrics.gauge(
+        collectors,
+        metrics.RELAY_REGISTRY_WAITING,
+        "1 while the relay holds its records because the schema registry cannot answer.",
+    )
+    relay = Relay(settings, registry, relayed, waiting)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -150,6 +168,9 @@ def create_app(settings: RelaySettings, registry: RegistryClient | None = None) 
             await run_in_threadpool(registry.ping)
         except Exception as exc:  # any failure means not ready; say why
             problems["registry"] = str(exc)
+        held = relay.outage.problem
+        if held is not None:
+            problems["registry"] = f"records held until the registry answers: {held}"
         return problems
 
     app = FastAPI(title="ParkLink ingress relay", lifespan=lifespan)

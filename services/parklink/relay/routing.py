@@ -1,5 +1,6 @@
 """Where an ingress record goes: the shared park topic when it speaks for the park that wrote
-it, the dead-letter topic otherwise. No I/O beyond the decoders' schema lookups."""
+it, the dead-letter topic otherwise. No I/O beyond the decoders' schema lookups; a lookup the
+registry cannot answer now (`RegistryUnavailable`) is no decision and reaches the caller."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, Protocol
 
 from parklink.eventkit.access import SOURCES, ingress_park
 from parklink.eventkit.catalog import Catalog
-from parklink.eventkit.serde import SerdeError
+from parklink.eventkit.serde import RegistryUnavailable, SerdeError
 
 FOREIGN_PARK = "foreign-park"
 NOT_INGRESS = "not-ingress"
@@ -60,6 +61,8 @@ class Router:
             record = self._decoders[role].decode_dict(
                 value, topic=topic, partition=partition, offset=offset
             )
+        except RegistryUnavailable:
+            raise
         except SerdeError as exc:
             return Reject(exc.reason, str(exc), park)
         claimed = record.get("source_park")

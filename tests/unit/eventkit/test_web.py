@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from parklink.eventkit.tokens import TokensUnavailable
 from parklink.eventkit.web import ApiError, install_error_handlers
 
 
@@ -25,6 +26,10 @@ def _app() -> FastAPI:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("a bug")
+
+    @app.get("/tokens-down")
+    async def tokens_down() -> None:
+        raise TokensUnavailable("the token database did not answer: connection refused")
 
     @app.post("/body")
     async def body(doc: Body) -> int:
@@ -46,6 +51,7 @@ def test_every_refusal_and_failure_is_the_json_error_body() -> None:
         ),
         (client.post("/body", json={"n": "many"}), 422, "invalid_request"),
         (client.get("/boom"), 500, "internal"),
+        (client.get("/tokens-down"), 503, "unavailable"),
     ]
     for resp, status, code in cases:
         assert resp.status_code == status, resp.text
@@ -57,6 +63,9 @@ def test_every_refusal_and_failure_is_the_json_error_body() -> None:
     invalid = client.post("/body", json={"n": "many"}).json()["error"]["details"]
     assert invalid[0]["path"] == "body.n"
     assert "a bug" not in client.get("/boom").text
+    down = client.get("/tokens-down")
+    assert down.headers["retry-after"] == "5"
+    assert "connection refused" not in down.text  # the log has it, the caller need not
 
 
 def test_http_metrics_count_route_templates_and_codes() -> None:

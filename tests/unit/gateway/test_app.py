@@ -5,6 +5,7 @@ describe the API and the topics."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -13,13 +14,15 @@ from typing import Any
 import factories
 import pytest
 from fastapi.testclient import TestClient
+from pgserver import PgServer, PgUnavailable, postgres_unavailable
 
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import ParkEvent
+from parklink.eventkit.database import engine_url
 from parklink.eventkit.errors import DeliveryFailed
 from parklink.eventkit.schemas import schema_dict
-from parklink.eventkit.tokens import Role, TokenStore
-from parklink.gateway.app import create_app
+from parklink.eventkit.tokens import Role, TokenStore, TokensUnavailable
+from parklink.gateway.app import EVENT_TIME_WINDOW, create_app
 from parklink.gateway.config import GatewaySettings
 
 PARK = "KZ-ALA-IPA"
@@ -316,6 +319,11 @@ def test_openapi_documents_bodies_errors_and_dedup(gw: Gateway) -> None:
     assert schema["oneOf"][1]["maxItems"] == 10_000
     assert {"202", "400", "401", "403", "413", "415", "422", "429", "503"} <= set(post["responses"])
     assert "Money" in doc["components"]["schemas"]
+    for name in ("OrderEvent", "ShipmentEvent", "CapacityEvent"):
+        event_time = doc["components"]["schemas"][name]["properties"]["event_time"]
+        assert event_time[EVENT_TIME_WINDOW] == {"ahead_s": 600.0, "behind_s": 30 * 86_400.0}
+        assert "422" in event_time["description"]
+    assert "event_time_out_of_bounds" in post["responses"]["422"]["description"]
     assert "de-duplicates by `event_id`" in doc["info"]["description"]
 
 
@@ -339,3 +347,41 @@ def test_asyncapi_is_generated_from_catalog_and_schemas(gw: Gateway) -> None:
 def test_settings_refuse_a_burst_below_the_batch_limit() -> None:
     with pytest.raises(ValueError, match="burst"):
         GatewaySettings(gateway_rate_burst=10, gateway_max_batch=100)
+
+
+def test_a_token_database_that_is_down_is_a_503_not_a_500(tmp_path: Path) -> None:
+    """The tokens on a real PostgreSQL that stops while the gateway runs: the park is not
+    refused (401) nor met with a failure (500), but told to come back (503, Retry-After)."""
+    try:
+        server = PgServer()
+    except PgUnavailable as exc:
+        postgres_unavailable(str(exc))
+    running = True
+    try:
+        server.start()
+    except (PgUnavailable, OSError, subprocess.SubprocessError) as exc:
+        server.stop()
+        postgres_unavailable(str(exc))
+    try:
+        tokens = TokenStore.open(engine_url(server.url("postgres")), cache_s=0)
+        token = tokens.issue(Role.PARK, PARK)
+        sink = FakeSink()
+        settings = GatewaySettings(state_dir=tmp_path, topic_prefix="t.")
+        app = create_app(settings, tokens, sink, lambda: 0.0, lambda: NOW)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        with TestClient(app, raise_server_exceptions=False) as client:
+            up = client.post("/v1/events/orders", json=_order(), headers=headers)
+            server.stop()
+            running = False
+            with pytest.raises(TokensUnavailable):
+                tokens.verify(token)
+            down = client.post("/v1/events/orders", json=_order(), headers=headers)
+    finally:
+        if running:
+            server.stop()
+    assert up.status_code == 202, up.text
+    error = _error(down, 503, "unavailable")
+    assert "token database" in error["message"]
+    assert down.headers["retry-after"] == "5"
+    assert down.headers["content-type"] == "application/json"
+    assert len(sink.published) == 1

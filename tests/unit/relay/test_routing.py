@@ -4,10 +4,12 @@ held in memory."""
 from __future__ import annotations
 
 import factories
+import pytest
 
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import PARK_EVENT_MODELS, OrderEvent
-from parklink.eventkit.serde import Deserializer, Serializer
+from parklink.eventkit.registry_client import RegistryError
+from parklink.eventkit.serde import Deserializer, RegistryUnavailable, Serializer
 from parklink.relay.routing import FOREIGN_PARK, NOT_INGRESS, Forward, Reject, Router
 
 CATALOG = load_catalog()
@@ -62,3 +64,21 @@ def test_undecodable_wrong_kind_and_foreign_topics_are_rejected() -> None:
     assert isinstance(garbage, Reject) and garbage.reason == "wrong-magic-byte"
     unknown = route.route("alliance.ingress.KZ-ALA-IPA.alerts.v1", order, 0, 3)
     assert isinstance(unknown, Reject) and unknown.reason == NOT_INGRESS
+
+
+class DownRegistry(MemoryRegistry):
+    """Registers, then cannot look anything up (as while it restarts)."""
+
+    def schema_by_id(self, schema_id: int) -> str:
+        raise RegistryError("schema registry unreachable", status=503)
+
+
+def test_a_registry_that_cannot_answer_is_no_decision() -> None:
+    registry = DownRegistry()
+    decoders = {role: Deserializer(registry, model) for role, model in PARK_EVENT_MODELS.items()}
+    route = Router(CATALOG, "alliance.", decoders)
+    data = Serializer(registry, OrderEvent, "alliance.orders.v1-value").serialize(
+        factories.order(source_park="KZ-ALA-IPA")
+    )
+    with pytest.raises(RegistryUnavailable):
+        route.route("alliance.ingress.KZ-ALA-IPA.orders.v1", data, 0, 7)
