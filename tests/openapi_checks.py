@@ -84,5 +84,14 @@ def _run(
     try:
         check()
     except (Exception, BaseExceptionGroup) as exc:  # every operation is tried, all reported
-        return f"{type(exc).__name__}: {exc}"
+        return _describe(exc)
     return None
+
+
+def _describe(exc: BaseException) -> str:
+    """The exception with every one it groups (hypothesis reports a failure that did not
+    repeat on replay as a group of the two outcomes, whose messages say what went wrong)."""
+    lines = [f"{type(exc).__name__}: {exc}"]
+    for inner in exc.exceptions if isinstance(exc, BaseExceptionGroup) else ():
+        lines += ["  " + line for line in _describe(inner).splitlines()]
+    return "\n".join(lines)

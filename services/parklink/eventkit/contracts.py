@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
     with_config,
@@ -53,6 +54,24 @@ def _printable(value: str) -> str:
     return value
 
 
+# What the validators below check is stated in the JSON Schema too (the gateway's OpenAPI
+# document is made from these models), written for JSON Schema's regex dialect, which has
+# neither Python's nor Rust's meaning of `\s`: a client or a test generator that follows the
+# document sends nothing the gateway refuses for a reason the document does not state.
+_NO_CONTROL = r"\x00-\x1f\x7f-\x9f"
+_WHITESPACE = r"\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+IDENT_JSON_PATTERN = f"^[^|{_NO_CONTROL}{_WHITESPACE}]+$"
+"""No `|` (the key separator), no control character, no white space."""
+PRINTABLE_JSON_PATTERN = f"^[^{_NO_CONTROL}]*$"
+IN_YEARS_JSON_PATTERN = "^20[0-9]{2}-"
+"""A date or date-time of the years 2000-2099, as written (before any time-zone shift)."""
+
+
+def _text_schema(min_length: int, max_length: int, pattern: str) -> WithJsonSchema:
+    schema = {"type": "string", "minLength": min_length, "maxLength": max_length}
+    return WithJsonSchema({**schema, "pattern": pattern})
+
+
 ParkId = Annotated[str, StringConstraints(pattern=PARK_ID_PATTERN)]
 Category = Annotated[str, StringConstraints(pattern=CATEGORY_PATTERN)]
 CorridorId = Annotated[str, StringConstraints(pattern=CORRIDOR_PATTERN, max_length=64)]
@@ -60,18 +79,26 @@ Ident = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[^|\s]+$"),
     AfterValidator(_printable),
+    _text_schema(1, MAX_ID_LENGTH, IDENT_JSON_PATTERN),
 ]
 Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH),
     AfterValidator(_printable),
+    _text_schema(1, MAX_TEXT_LENGTH, PRINTABLE_JSON_PATTERN),
 ]
 Unit = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_UNIT_LENGTH),
     AfterValidator(_printable),
+    _text_schema(1, MAX_UNIT_LENGTH, PRINTABLE_JSON_PATTERN),
 ]
-Reason = Annotated[str, StringConstraints(max_length=MAX_REASON_LENGTH), AfterValidator(_printable)]
+Reason = Annotated[
+    str,
+    StringConstraints(max_length=MAX_REASON_LENGTH),
+    AfterValidator(_printable),
+    _text_schema(0, MAX_REASON_LENGTH, PRINTABLE_JSON_PATTERN),
+]
 
 
 def _measure(value: float) -> float:
@@ -81,12 +108,24 @@ def _measure(value: float) -> float:
 
 
 Measure = Annotated[
-    float, Field(ge=0, le=MAX_MEASURE, allow_inf_nan=False), AfterValidator(_measure)
+    float,
+    Field(ge=0, le=MAX_MEASURE, allow_inf_nan=False),
+    AfterValidator(_measure),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "enum": [0]},
+                {"type": "number", "minimum": MIN_MEASURE, "maximum": MAX_MEASURE},
+            ]
+        }
+    ),
 ]
 MoneyAmount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+UUID_JSON_PATTERN = "^" + _UUID.pattern.replace("a-f", "a-fA-F") + "$"
+"""Either case: the validator takes the lower-case text."""
 
 
 def _uuid_text(value: str) -> str:
@@ -125,11 +164,23 @@ def _bounded_millis(value: datetime) -> datetime:
     return _millis(value)
 
 
-EventId = Annotated[str, AfterValidator(_uuid_text)]
+EventId = Annotated[
+    str,
+    AfterValidator(_uuid_text),
+    WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_JSON_PATTERN}),
+]
 Timestamp = Annotated[AwareDatetime, AfterValidator(_millis)]
-EventTimestamp = Annotated[AwareDatetime, AfterValidator(_bounded_millis)]
+EventTimestamp = Annotated[
+    AwareDatetime,
+    AfterValidator(_bounded_millis),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": IN_YEARS_JSON_PATTERN}),
+]
 """The timestamps of park events (alerts keep Timestamp: their times are the detector's)."""
-Day = Annotated[date, AfterValidator(_bounded_date)]
+Day = Annotated[
+    date,
+    AfterValidator(_bounded_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": IN_YEARS_JSON_PATTERN}),
+]
 
 
 class OrderStatus(StrEnum):
@@ -266,9 +317,11 @@ class CapacityEvent(ParkEvent):
 
     park_id: ParkId
     category: Category
-    week_start: Day
+    week_start: Annotated[Day, Field(description="The Monday of the ISO week declared.")]
     actual_capacity: Measure
-    maximum_capacity: Measure | None = None
+    maximum_capacity: Annotated[
+        Measure | None, Field(description="When given, at least actual_capacity.")
+    ] = None
     unit: Unit
     reason: Reason | None = None
 

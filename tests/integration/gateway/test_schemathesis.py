@@ -1,15 +1,18 @@
 """Property-based requests generated from /openapi.json, with every schemathesis check: the
 gateway never fails (5xx), answers only the statuses, headers and bodies its document
-describes, refuses what the schema forbids and takes what it allows. Two things no JSON
-Schema can state are taught to the generator, so that generated events get past them to
-everything else instead of being refused early: the party rules (an event speaks for the
-token's park, else 403), and `event_time` against the gateway's clock, whose window the
-document states (`x-parklink-event-time-window`; else 422). No 422 is tolerated."""
+describes, refuses what the schema forbids and takes what it allows. What no JSON Schema
+can state is taught to the generator, so that generated events get past it to everything
+else instead of being refused early: the party rules (an event speaks for the token's park,
+else 403), `event_time` against the gateway's clock, whose window the document states
+(`x-parklink-event-time-window`; else 422), and the two rules the capacity schema states in
+words (`week_start` a Monday, `maximum_capacity` at least `actual_capacity`; else 422). No
+422 is tolerated."""
 
 from __future__ import annotations
 
+import contextlib
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -47,6 +50,26 @@ PARTIES = {
 """The fields that make an event of each kind the token's park's own."""
 
 
+def monday_of(text: str) -> str:
+    """The Monday of the ISO week of a date, or the next one where that falls before 2000."""
+    day = date.fromisoformat(text)
+    monday = day - timedelta(days=day.weekday())
+    return (monday if monday.year >= 2000 else monday + timedelta(days=7)).isoformat()
+
+
+def as_declared(item: dict[str, Any]) -> None:
+    """Follow the capacity schema's rules in words: its week a Monday, its maximum (when
+    given) at least its actual capacity."""
+    week = item.get("week_start")
+    if isinstance(week, str):
+        with contextlib.suppress(ValueError):  # not a date: left for the schema checks
+            item["week_start"] = monday_of(week)
+    actual, maximum = item.get("actual_capacity"), item.get("maximum_capacity")
+    numbers = (int, float)
+    if isinstance(actual, numbers) and isinstance(maximum, numbers) and maximum < actual:
+        item["maximum_capacity"] = actual
+
+
 def as_the_park_within(ahead_s: float, behind_s: float) -> Refine:
     """Make every event of a generated body the token park's own, with an event_time inside
     the window, drawn (by hypothesis) against the clock of the moment the case is made."""
@@ -64,6 +87,7 @@ def as_the_park_within(ahead_s: float, behind_s: float) -> Refine:
             if isinstance(item.get("event_time"), str):
                 moment = datetime.now(UTC) + timedelta(seconds=draw.uniform(low, high))
                 item["event_time"] = moment.isoformat()
+            as_declared(item)
         return case
 
     def refine(
