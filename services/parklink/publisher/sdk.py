@@ -20,7 +20,8 @@ A batch of dicts is first checked as plain dicts against the contract's bounds a
 straight from them (`admit_plain`, `EventEncoder.encode_plain`); when the check has the least
 doubt the batch is judged like the gateway judges it, so refusals are the same either way.
 `flush()` is the point where delivery is known: it returns how many records were acknowledged
-since the last flush and raises DeliveryFailed naming the event ids Kafka did not take. Leaving the `with` block flushes and closes."""
+since the last flush and raises DeliveryFailed naming the event ids Kafka did not take.
+Leaving the `with` block flushes and closes."""
 
 from __future__ import annotations
 
