@@ -5,10 +5,13 @@ Every ParkLink record has a key (the entity id), and the consumers and the detec
 co-partitioned tables rely on the partition of a key being Kafka's usual one: murmur2 of the
 key bytes (seed 0x9747b28c, the Java client's `Utils.murmur2`), made positive, modulo the
 topic's partition count, over the sorted partition ids. kafka-python computes that murmur2 in
-pure Python on every `send()`, together with a sorted copy of the partition set and a list of
-the available partitions that a keyed record never uses; here the hash is the `murmurhash2`
-extension's (the same 32-bit MurmurHash2, a unit test holds it to kafka-python's own on many
-keys) and the sorted partitions are read once per batch handed over.
+pure Python on every `send()`, byte by byte, together with a sorted copy of the partition set
+and a list of the available partitions that a keyed record never uses. Here the hash reads the
+key four bytes at a time (`struct`), is remembered for the keys seen lately (an entity's key
+comes again with each of its updates) and the sorted partitions are read once per batch handed
+over; a unit test holds hash and partition to kafka-python's own on many keys. (The C
+`murmurhash2` package would hash faster still, but it has not had a release for years, and the
+hash is not where most of the time goes.)
 
 The partitions are read from the producer's metadata once per `publish_many` call instead of
 once per record: a metadata refresh that arrives while a batch is handed over is seen from the
@@ -18,28 +21,58 @@ partitioner keeps it: the SDK then leaves the choice to `send()`."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from kafka.partitioner import DefaultPartitioner
-from murmurhash2 import murmurhash2
 
 SEED = 0x9747B28C
 """The seed of the Java client's murmur2 (and kafka-python's)."""
+M = 0x5BD1E995
+"""murmur2's multiplier."""
+U32 = 0xFFFFFFFF
+KNOWN_KEYS = 65_536
+"""Keys whose hash is remembered (all forgotten at once when full)."""
+_words = struct.Struct("<I").iter_unpack
+_known: dict[bytes, int] = {}
 
 PartitionOf = Callable[[bytes], int | None]
 """The partition of a record by its key bytes; None: the producer chooses."""
 
 
 def murmur2(key: bytes) -> int:
-    """The Java client's `Utils.murmur2` of `key`, as an unsigned 32-bit number."""
-    return murmurhash2(key, SEED)
+    """The Java client's `Utils.murmur2` of `key` (MurmurHash2, 32 bits, little-endian
+    words), as an unsigned number: kafka-python's `murmur2`, a word at a time."""
+    length = len(key)
+    h = SEED ^ length
+    end = length & ~3
+    for (k,) in _words(key[:end]):
+        k = (k * M) & U32
+        k = ((k ^ (k >> 24)) * M) & U32
+        h = ((h * M) & U32) ^ k
+    tail = length & 3
+    if tail:
+        if tail == 3:
+            h ^= key[end + 2] << 16
+        if tail >= 2:
+            h ^= key[end + 1] << 8
+        h = ((h ^ key[end]) * M) & U32
+    h ^= h >> 13
+    h = (h * M) & U32
+    return h ^ (h >> 15)
 
 
 def partition_of(key: bytes, partitions: list[int]) -> int:
     """The default partitioner's choice for a keyed record: `partitions` sorted, not empty."""
-    return partitions[(murmurhash2(key, SEED) & 0x7FFFFFFF) % len(partitions)]
+    positive = _known.get(key)
+    if positive is None:
+        positive = murmur2(key) & 0x7FFFFFFF
+        if len(_known) >= KNOWN_KEYS:
+            _known.clear()
+        _known[key] = positive
+    return partitions[positive % len(partitions)]
 
 
 def _producer_chooses(key: bytes) -> None:

@@ -9,13 +9,14 @@ import uuid
 from datetime import timedelta
 
 import factories
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kafka.partitioner import DefaultPartitioner
 from kafka.partitioner.default import murmur2 as kafka_murmur2
 from unit.publisher.fakes import FakeProducer, FakeRegistry
 
-from parklink.publisher import Publisher
+from parklink.publisher import Publisher, partitioning
 from parklink.publisher.partitioning import murmur2, partition_of, partitioner_for
 
 NOW = factories.T0 + timedelta(hours=1)
@@ -119,3 +120,16 @@ def test_a_producer_with_another_partitioner_keeps_its_choice() -> None:
     pub.publish(factories.order(order_id="PO-2"))
     assert pub.flush() == 2
     assert producer.partitions == [None, None]
+
+
+def test_remembered_hashes_give_the_same_partitions_when_the_memory_is_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(partitioning, "KNOWN_KEYS", 100)
+    monkeypatch.setattr(partitioning, "_known", {})
+    default, cluster = DefaultPartitioner(), Cluster("t", set(range(7)))
+    keys = _keys()[:1000] * 2  # the second round is partly remembered
+    assert [partition_of(k, list(range(7))) for k in keys] == [
+        default.partition("t", k, k, None, None, cluster) for k in keys
+    ]
+    assert len(partitioning._known) <= 100
