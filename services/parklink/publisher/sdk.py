@@ -14,18 +14,21 @@ event_time at most 10 minutes ahead and 30 days old; docs/bounds.md).
         pub.flush()                        # waits for acks=all; DeliveryFailed if not
 
 Records are batched by the producer (linger/batch size); `publish` only validates, encodes and
-hands the record over. A batch of dicts is first checked as plain dicts against the contract's
-bounds and written straight from them (`admit_plain`, `EventEncoder.encode_plain`); when the
-check has the least doubt the batch is judged like the gateway judges it, so refusals are the
-same either way. `flush()` is the point where delivery is known: it returns how many
-records were acknowledged since the last flush and raises DeliveryFailed naming the event ids
-Kafka did not take. Leaving the `with` block flushes and closes."""
+hands the record over, with its partition chosen as kafka-python's default partitioner chooses
+it (`partitioning`), and lets go of the records Kafka has acknowledged as soon as it sees them.
+A batch of dicts is first checked as plain dicts against the contract's bounds and written
+straight from them (`admit_plain`, `EventEncoder.encode_plain`); when the check has the least
+doubt the batch is judged like the gateway judges it, so refusals are the same either way.
+`flush()` is the point where delivery is known: it returns how many records were acknowledged
+since the last flush and raises DeliveryFailed naming the event ids Kafka did not take.
+Leaving the `with` block flushes and closes."""
 
 from __future__ import annotations
 
 import logging
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -46,12 +49,16 @@ from parklink.eventkit.parties import check_own_park
 from parklink.eventkit.registry_client import RegistryClient, RegistryError
 from parklink.eventkit.serde import SchemaSource
 from parklink.eventkit.validation import Plain, admit_events, admit_plain, validate_batch
+from parklink.publisher.partitioning import PartitionOf, partitioner_for
 
 log = logging.getLogger(__name__)
 
 Event = ParkEvent | Mapping[str, Any]
+Handed = tuple[Future, str]
+"""A record's future, and the id of its event."""
 PENDING_LIMIT = 100_000
-"""Handed-over records kept track of before the acknowledged ones are let go."""
+"""Records still awaiting their ack that are kept track of before the whole list, not only its
+head, is looked at for the acknowledged ones."""
 
 
 class Publisher:
@@ -96,9 +103,10 @@ class Publisher:
             servers, delivery_timeout_ms=int(delivery_timeout_s * 1000), **producer_overrides
         )
         self._lock = threading.Lock()
-        self._handed: list[tuple[Future, str]] = []
+        self._pending: deque[Handed] = deque()
         self._pending_limit = PENDING_LIMIT
-        self._sent = 0
+        self._acked = 0
+        self._failed: list[tuple[str, BaseException]] = []
         self._closed = False
 
     # -- publishing ---------------------------------------------------------------------------
@@ -113,7 +121,7 @@ class Publisher:
         plain = None
         if kind is not None and all(type(e) is dict for e in items):
             plain = admit_plain(kind, items, self.park_id, self._clock(), self._bounds)
-        handed: list[tuple[Future, str]] = []
+        handed: list[Handed] = []
         try:
             if kind is None or plain is None:
                 models = self._validate(items, kind)
@@ -129,15 +137,42 @@ class Publisher:
             self._track(handed)
         return [event_id for _, event_id in handed]
 
-    def _track(self, handed: list[tuple[Future, str]]) -> None:
-        """Keep the records' futures until a flush looks at them (cheaper than a callback on
-        every record); the acknowledged ones are let go now and then."""
+    def _track(self, handed: list[Handed]) -> None:
+        """Keep the records' futures until they are done (cheaper than a callback on every
+        record), and count the done ones at the head of the line: an acknowledged record is
+        let go as soon as it is seen done, a failed one leaves its event id for the next flush.
+
+        Letting them go early matters for speed, not only memory: tens of thousands of
+        futures kept until a flush would be traversed by every full garbage collection of the
+        process (which then costs more than the encoding). Records are acknowledged about in
+        the order they were handed over, so the head is mostly done; should one partition be
+        slow, the whole line is looked at once it is long (PENDING_LIMIT)."""
         with self._lock:
-            self._sent += len(handed)
-            self._handed.extend(handed)
-            if len(self._handed) > self._pending_limit:
-                self._handed = [(f, e) for f, e in self._handed if not f.succeeded()]
-                self._pending_limit = max(PENDING_LIMIT, 2 * len(self._handed))
+            pending = self._pending
+            pending.extend(handed)
+            while pending and pending[0][0].is_done:
+                self._settle(pending.popleft())
+            if len(pending) > self._pending_limit:
+                self._settle_done()
+                self._pending_limit = max(PENDING_LIMIT, 2 * len(self._pending))
+
+    def _settle(self, handed: Handed) -> None:
+        """Count a done record (under the lock)."""
+        future, event_id = handed
+        if future.exception is None:
+            self._acked += 1
+        else:
+            self._failed.append((event_id, future.exception))
+
+    def _settle_done(self) -> None:
+        """Count every done record and keep only those still in flight (under the lock)."""
+        waiting: deque[Handed] = deque()
+        for handed in self._pending:
+            if handed[0].is_done:
+                self._settle(handed)
+            else:
+                waiting.append(handed)
+        self._pending = waiting
 
     def _validate(self, events: list[Event], kind: str | None) -> list[ParkEvent]:
         docs = [e for e in events if not isinstance(e, ParkEvent)]
@@ -150,7 +185,7 @@ class Publisher:
             models = [e if isinstance(e, ParkEvent) else next(validated) for e in events]
         return admit_events(models, self.park_id, self._clock(), self._bounds)
 
-    def _send(self, event: ParkEvent, handed: list[tuple[Future, str]]) -> None:
+    def _send(self, event: ParkEvent, handed: list[Handed]) -> None:
         try:
             key, value, topic = self._encoder.encode_for(event)
         except RegistryError as exc:
@@ -159,7 +194,7 @@ class Publisher:
             topic = self._ingress[type(event)]
         self._hand_over(topic, key, value, event.event_id, handed)
 
-    def _send_plain(self, kind: str, events: list[Plain], handed: list[tuple[Future, str]]) -> None:
+    def _send_plain(self, kind: str, events: list[Plain], handed: list[Handed]) -> None:
         """Events that `admit_plain` took: encoded in one go, then handed over in order."""
         try:
             records = self._encoder.encode_plain(kind, events)
@@ -168,22 +203,33 @@ class Publisher:
         topic = self._encoder.topic(kind)
         if self._ingress is not None:
             topic = self._ingress[PARK_EVENT_MODELS[kind]]
+        partition_of = self._partitioner(topic, events[0].event_id)
         send = self._producer.send
         for (key, value), event in zip(records, events, strict=True):
             try:
-                handed.append((send(topic, key=key, value=value), event.event_id))
+                future = send(topic, key=key, value=value, partition=partition_of(key))
             except KafkaError as exc:
                 raise DeliveryFailed(
                     f"Kafka did not take event {event.event_id}: {exc}", [event.event_id]
                 ) from exc
+            handed.append((future, event.event_id))
 
-    def _hand_over(
-        self, topic: str, key: bytes, value: bytes, event_id: str, handed: list[tuple[Future, str]]
-    ) -> None:
+    def _partitioner(self, topic: str, event_id: str) -> PartitionOf:
+        """The partitions of the next records to `topic` (`partitioning.partitioner_for`)."""
         try:
-            handed.append((self._producer.send(topic, key=key, value=value), event_id))
+            return partitioner_for(self._producer, topic)
         except KafkaError as exc:
             raise DeliveryFailed(f"Kafka did not take event {event_id}: {exc}", [event_id]) from exc
+
+    def _hand_over(
+        self, topic: str, key: bytes, value: bytes, event_id: str, handed: list[Handed]
+    ) -> None:
+        partition = self._partitioner(topic, event_id)(key)
+        try:
+            future = self._producer.send(topic, key=key, value=value, partition=partition)
+        except KafkaError as exc:
+            raise DeliveryFailed(f"Kafka did not take event {event_id}: {exc}", [event_id]) from exc
+        handed.append((future, event_id))
 
     # -- delivery -----------------------------------------------------------------------------
     def flush(self, timeout_s: float | None = None) -> int:
@@ -195,22 +241,21 @@ class Publisher:
         except KafkaError as exc:
             raise DeliveryFailed(f"records not acknowledged within {timeout:.0f}s: {exc}") from exc
         with self._lock:
-            handed = self._handed
             # A record handed over while this flush ran may still be in flight: the next
             # flush looks at it.
-            self._handed = [(f, e) for f, e in handed if not f.is_done]
-            sent = self._sent - len(self._handed)
-            self._sent = len(self._handed)
-        failed = [(e, f.exception) for f, e in handed if f.failed()]
+            self._settle_done()
+            acked, failed = self._acked, self._failed
+            self._acked, self._failed = 0, []
         for event_id, error in failed:
             log.warning("event %s not delivered: %s", event_id, error)
         if failed:
             first = failed[0][1]
             raise DeliveryFailed(
-                f"{len(failed)} of {sent} event(s) not delivered ({type(first).__name__}: {first})",
+                f"{len(failed)} of {acked + len(failed)} event(s) not delivered "
+                f"({type(first).__name__}: {first})",
                 [event_id for event_id, _ in failed],
             )
-        return sent
+        return acked
 
     def close(self, timeout_s: float | None = None) -> None:
         """Flush what is pending, then close the producer (and the registry client we made)."""

@@ -9,7 +9,14 @@ from unit.publisher.fakes import FakeProducer, FakeRegistry
 from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import OrderEvent
 from parklink.eventkit.serde import Deserializer
-from parklink.publisher import DeliveryFailed, EventRejected, ForeignPark, Publisher, PublishError
+from parklink.publisher import (
+    DeliveryFailed,
+    EventRejected,
+    ForeignPark,
+    Publisher,
+    PublishError,
+    sdk,
+)
 
 NOW = factories.T0 + timedelta(hours=1)
 
@@ -126,3 +133,38 @@ def test_a_park_logged_in_as_itself_writes_its_ingress_topics() -> None:
         ("x.ingress.KZ-ALA-IPA.shipments.v1", b"SH-9"),
     ]
     assert set(registry.subjects) == {"x.orders.v1-value", "x.shipments.v1-value"}
+
+
+def _orders(first: int, count: int) -> list[OrderEvent]:
+    return [factories.order(order_id=f"PO-{i}") for i in range(first, first + count)]
+
+
+def test_acknowledged_records_are_let_go_before_the_flush() -> None:
+    producer = FakeProducer(fail_keys={b"PO-5", b"PO-250"}, at_once=True)
+    pub = _publisher(producer, FakeRegistry())
+    failed = []
+    for first in range(0, 300, 50):
+        events = _orders(first, 50)
+        failed += [e.event_id for e in events if e.order_id in ("PO-5", "PO-250")]
+        pub.publish_many(events)
+    assert producer.kept() == 0
+    with pytest.raises(DeliveryFailed, match="2 of 300 event") as err:
+        pub.flush()
+    assert err.value.failed == failed
+    pub.publish_many(_orders(300, 10))
+    assert pub.flush() == 10
+    pub.close()
+
+
+def test_a_slow_record_does_not_keep_the_acknowledged_ones_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sdk, "PENDING_LIMIT", 100)
+    producer = FakeProducer(held_keys={b"PO-0"}, at_once=True)
+    pub = _publisher(producer, FakeRegistry())
+    for first in range(0, 1000, 50):
+        pub.publish_many(_orders(first, 50))
+    assert 1 <= producer.kept() <= 150  # the held one, and those since the last look
+    assert pub.flush() == 1000
+    assert producer.kept() == 0
+    pub.close()
