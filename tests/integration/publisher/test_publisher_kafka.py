@@ -3,6 +3,8 @@ events, keyed by their entity (capacity: park_id|category|week_start)."""
 
 from __future__ import annotations
 
+import time
+
 import factories
 import pytest
 
@@ -32,13 +34,17 @@ def test_published_events_decode_back_with_their_keys(
             pub.publish({**factories.CAPACITY, "week_start": "2026-12-08"}, kind="capacity")
         assert pub.flush() == 3
     topic = f"{topic_prefix}capacity.v1"
-    kafka = consumer(
-        kafka_bootstrap.split(","), topic, group_id=f"g-{topic}", consumer_timeout_ms=5000
-    )
+    kafka = consumer(kafka_bootstrap.split(","), topic, group_id=f"g-{topic}")
     registry = RegistryClient(registry_url)
     decode = Deserializer(registry, CapacityEvent)
+    got: dict[str, CapacityEvent] = {}
+    deadline = time.monotonic() + 60  # joining the group takes long on a loaded machine
     try:
-        got = {m.key.decode(): decode.deserialize(m.value) for m in kafka}
+        while len(got) < len(events) and time.monotonic() < deadline:
+            for batch in kafka.poll(timeout_ms=500).values():
+                got.update((m.key.decode(), decode.deserialize(m.value)) for m in batch)
+        for batch in kafka.poll(timeout_ms=1000).values():  # nothing more than was sent
+            got.update((m.key.decode(), decode.deserialize(m.value)) for m in batch)
     finally:
         kafka.close()
         registry.close()
