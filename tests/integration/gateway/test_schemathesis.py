@@ -11,6 +11,7 @@ words (`week_start` a Monday, `maximum_capacity` at least `actual_capacity`; els
 from __future__ import annotations
 
 import contextlib
+import copy
 import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -77,6 +78,9 @@ def as_the_park_within(ahead_s: float, behind_s: float) -> Refine:
     assert low < high
 
     def retime(case: schemathesis.Case[Any], draw: random.Random) -> schemathesis.Case[Any]:
+        # A copy: generated values can be objects the generator holds on to (examples,
+        # defaults), and changing them in place would change the next generation.
+        case.body = copy.deepcopy(case.body)
         items = case.body if isinstance(case.body, list) else [case.body]
         for item in items:
             if not isinstance(item, dict):
