@@ -203,9 +203,18 @@ def live_brokers(client: KafkaAdminClient) -> int:
 def broker_count(
     bootstrap: list[str], timeout_s: float = 5.0, security: ClientSecurity | None = None
 ) -> int:
-    """How many live brokers the cluster reports; raises KafkaUnavailable if it cannot be
-    asked."""
-    client = admin(bootstrap, security=security, request_timeout_ms=int(timeout_s * 1000))
+    """How many live brokers the cluster reports within `timeout_s`; raises KafkaUnavailable
+    if it cannot be asked. The client's first connection (its bootstrap) is bounded by
+    `timeout_s` too, and retries a refused connection within a second: kafka-python would
+    otherwise wait up to 30 s for it, backing off up to 30 s between attempts."""
+    timeout_ms = int(timeout_s * 1000)
+    client = admin(
+        bootstrap,
+        security=security,
+        request_timeout_ms=timeout_ms,
+        bootstrap_timeout_ms=timeout_ms,
+        reconnect_backoff_max_ms=1000,
+    )
     try:
         return live_brokers(client)
     except KafkaError as exc:
