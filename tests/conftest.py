@@ -208,16 +208,37 @@ def run_parklink(
     )
 
 
+# The order in which the tiers' groups are handed to the xdist workers: the longest first, so
+# that no long group starts late on one worker while the other has nothing left to do. The
+# fault tier is one chain of several minutes on its own cluster; e2e and package tests each
+# start whole networks; what needs no broker fills the end.
+TIER_ORDER = ("fault", "e2e", "package", "integration", "deploy", "contract", "unit")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # xdist's loadgroup would hand out the groups by their number of tests, most first: the
+    # fault tier (6 tests, minutes) behind unit modules of 60 tests that take seconds.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def _tier_rank(item: pytest.Item) -> int:
+    tier = item.path.relative_to(Path(__file__).parent).parts[0]
+    return TIER_ORDER.index(tier) if tier in TIER_ORDER else len(TIER_ORDER)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `pytest -n N --dist loadgroup` (what `make test` runs) a test module stays on one
     worker (its module fixtures start once), and the fault tier, whose tests share one 3-node
-    cluster, stays together on one worker. Each worker has its own session broker."""
+    cluster, stays together on one worker. Each worker has its own session broker. The tiers
+    run in TIER_ORDER (stable: the modules of a tier keep their order)."""
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             path = item.path.relative_to(Path(__file__).parent)
             group = "fault" if path.parts[0] == "fault" else path.as_posix()
             item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=_tier_rank)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

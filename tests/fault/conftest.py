@@ -33,6 +33,7 @@ from conftest import (
 )
 from integration.detector.conftest import Network
 from integration.gateway.conftest import gateway_env, issue_park_token
+from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from parklink.eventkit.bus import admin
@@ -127,8 +128,13 @@ class Cluster:
             # LocalKafka starts whole clusters; restarting one node uses its node starter.
             self.kafka._start(node)
 
+    def admin(self) -> KafkaAdminClient:
+        """An admin client that gives up within 5 s, its first connection too (kafka-python
+        would wait 30 s for it while nodes restart)."""
+        return admin(self.servers, request_timeout_ms=5000, bootstrap_timeout_ms=5000)
+
     def describe(self, topics: Sequence[str]) -> list[dict[str, Any]]:
-        client = admin(self.servers, request_timeout_ms=5000)
+        client = self.admin()
         try:
             return list(client.describe_topics(list(topics)))
         finally:
@@ -179,7 +185,7 @@ class Cluster:
             raise AssertionError(f"{exc}; still short: {last[:10]}\n{tails}") from None
 
     def all_topics(self) -> list[str]:
-        client = admin(self.servers, request_timeout_ms=5000)
+        client = self.admin()
         try:
             return [t for t in client.list_topics() if not t.startswith("__")]
         finally:

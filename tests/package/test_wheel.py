@@ -124,13 +124,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     assert build.returncode == 0, build.stdout + build.stderr
     (wheel,) = dist.glob("parklink-*.whl")
     env_dir = root / "venv"
-    venv.create(env_dir, with_pip=True)
+    # No pip of its own (ensurepip takes up to a minute on a busy machine): the project's pip
+    # installs into it, run by the fresh venv's interpreter (`pip --python`).
+    venv.create(env_dir, with_pip=False)
     bin_dir = env_dir / "bin"
     install = subprocess.run(
         [
-            str(bin_dir / "python"),
+            sys.executable,
             "-m",
             "pip",
+            "--python",
+            str(bin_dir / "python"),
             "install",
             "--quiet",
             "--no-index",

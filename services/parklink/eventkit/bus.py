@@ -186,6 +186,10 @@ def admin(
         "bootstrap_servers": bootstrap,
         "client_id": "parklink-admin",
         "request_timeout_ms": 10_000,
+        # As Java clients do: kafka-python backs off up to 30 s from a node that refused a
+        # connection, and picks its bootstrap node at random, so one node down (or not up
+        # yet) held a short admin call for up to 30 s while the others answered.
+        "reconnect_backoff_max_ms": 1000,
     }
     conf.update(overrides)
     try:
@@ -203,9 +207,14 @@ def live_brokers(client: KafkaAdminClient) -> int:
 def broker_count(
     bootstrap: list[str], timeout_s: float = 5.0, security: ClientSecurity | None = None
 ) -> int:
-    """How many live brokers the cluster reports; raises KafkaUnavailable if it cannot be
-    asked."""
-    client = admin(bootstrap, security=security, request_timeout_ms=int(timeout_s * 1000))
+    """How many live brokers the cluster reports within `timeout_s`; raises KafkaUnavailable
+    if it cannot be asked. The client's first connection (its bootstrap) is bounded by
+    `timeout_s` too: kafka-python would wait 30 s for it (a broker still starting, a refused
+    login)."""
+    timeout_ms = int(timeout_s * 1000)
+    client = admin(
+        bootstrap, security=security, request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms
+    )
     try:
         return live_brokers(client)
     except KafkaError as exc:

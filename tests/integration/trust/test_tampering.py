@@ -137,7 +137,11 @@ def alliance(
 
 
 def _write(alliance: Alliance, security: ClientSecurity, topic: str, value: bytes) -> None:
-    producer = bus.producer(alliance.bootstrap, security=security, max_block_ms=8000)
+    # A refused login fails the client's bootstrap: bound it like the rest (kafka-python
+    # would wait 30 s for it).
+    producer = bus.producer(
+        alliance.bootstrap, security=security, max_block_ms=8000, bootstrap_timeout_ms=8000
+    )
     try:
         producer.send(topic, key=b"PO-1001", value=value).get(timeout=15)
     finally:

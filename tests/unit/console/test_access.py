@@ -61,8 +61,8 @@ def _webhook_a(served: Served) -> str:
 
 
 def _stream(served: Served, who: str) -> httpx.Response:
-    with httpx.stream(
-        "GET", served.url + "/v1/alerts/stream", headers=served.auth(who), timeout=10
+    with served.client.stream(
+        "GET", served.url + "/v1/alerts/stream", headers=served.auth(who)
     ) as resp:
         return resp
 
