@@ -10,6 +10,7 @@ loudly when a faust release changes any of it."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
@@ -37,6 +38,9 @@ BatchHandler = Callable[[Records, int], Awaitable[None]]
 
 FETCH_WAIT_MS = 50
 """How long the broker may hold a fetch that finds no new records."""
+NEXT_STAGE_WAIT_S = 0.05
+"""How long the consumer waits for the records a batch sent to the next stages before it
+takes more of the park topics (see `batch_consumer`)."""
 
 
 class FaustChanged(ParkLinkError):
@@ -98,16 +102,32 @@ def batch_consumer(
     topics: Collection[str],
     handler: BatchHandler,
     first: Collection[str] = (),
+    sent_on: Callable[[], bool] = lambda: False,
 ) -> None:
     """Make `app`'s consumer (not yet created) hand each fetched batch of `topics` to
     `handler` as a whole, before anything else of that fetch; records of other topics (the
     changelogs during recovery) keep faust's own path. Records of the `first` topics that
     the consumer holds are handed over before any other: aiokafka serves its fetch buffer in
     the order the fetches came in, and a fetch of a park topic's backlog holds megabytes per
-    partition, which would keep the next stages waiting until it is all processed. Call
-    before the app starts."""
+    partition, which would keep the next stages waiting until it is all processed. When the last
+    batch sent records to the `first` topics (`sent_on()`), the consumer waits for them up to
+    NEXT_STAGE_WAIT_S: otherwise each hop of a conclusion (shipments -> corridors -> alerts)
+    waits for a whole batch of the park topics' backlog. Call before the app starts."""
     names = frozenset(topics)
     ahead = frozenset(first)
+    idle = asyncio.Event()
+    idle.set()
+
+    async def finish_batch(sender: Any, /, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        """A rebalance does not wait for a batch the handler is still working on (faust
+        waits only for its own streams): its table writes and outputs would then reach the
+        changelogs after the partitions' next owner restored them. Let it finish and flush
+        its sends before the partitions are given up."""
+        if not idle.is_set():
+            await idle.wait()
+            await app.producer.flush()
+
+    app.on_partitions_revoked.connect(finish_batch)
     transport: Any = app.transport
     base: type[Any] = transport.Consumer
 
@@ -129,7 +149,8 @@ def batch_consumer(
                 active = self._get_active_partitions()
                 some = {tp for tp in active if tp.topic in ahead}
                 if some:
-                    records = await self._getmany(active_partitions=some, timeout=0)
+                    timeout = NEXT_STAGE_WAIT_S if sent_on() else 0
+                    records = await self._getmany(active_partitions=some, timeout=timeout)
                     if records:
                         return records, active
             found: tuple[Any, Any] = await self._wait_next_records(wait)
@@ -169,6 +190,7 @@ def batch_consumer(
                 else:
                     rest[tp] = batch
             if mine:
+                idle.clear()
                 try:
                     await handler(mine, generation)
                 except Exception as exc:
@@ -177,6 +199,8 @@ def batch_consumer(
                     log.exception("the detector's stages failed on a batch")
                     await self.app.crash(exc)
                     raise
+                finally:
+                    idle.set()
             if rest:
                 to_message = self._to_message
                 for tp, record in self.scheduler.iterate(rest):
