@@ -40,12 +40,7 @@ from parklink.eventkit.web import METRICS_REFUSAL, error_body, metrics_allowed
 
 log = logging.getLogger(__name__)
 
-FETCH_BYTES_PER_PARTITION = 32 * 1024
-"""The most a fetch takes of one partition. aiokafka hands out its buffer a partition at a
-time (up to PARKLINK_DETECTOR_FETCH_RECORDS per batch): with 256 KiB (about 1,700 shipment
-records) per partition, a record at the head of the sixth partition of a backlog waited for
-five batches of the others, seconds before its first alert. 32 KiB (about 200 records) puts
-every partition into each batch."""
+FETCH_BYTES_PER_PARTITION = 256 * 1024
 
 
 @dataclass
@@ -185,9 +180,8 @@ class Detector:
         self.runtime = Runtime(self.app, self.metrics, self.topic_names["dlq"])
         self.tables: dict[str, Any] = {}
         self._declare()
-        runtime = self.runtime
         faustext.batch_consumer(
-            self.app, runtime.topics, runtime.on_batch, runtime.downstream, lambda: runtime.sent_on
+            self.app, self.runtime.topics, self.runtime.on_batch, self.runtime.downstream
         )
 
     def create_topics(self) -> None:

@@ -38,9 +38,6 @@ BatchHandler = Callable[[Records, int], Awaitable[None]]
 
 FETCH_WAIT_MS = 50
 """How long the broker may hold a fetch that finds no new records."""
-NEXT_STAGE_WAIT_S = 0.05
-"""How long the consumer waits for the records a batch sent to the next stages before it
-takes more of the park topics (see `batch_consumer`)."""
 
 
 class FaustChanged(ParkLinkError):
@@ -102,17 +99,14 @@ def batch_consumer(
     topics: Collection[str],
     handler: BatchHandler,
     first: Collection[str] = (),
-    sent_on: Callable[[], bool] = lambda: False,
 ) -> None:
     """Make `app`'s consumer (not yet created) hand each fetched batch of `topics` to
     `handler` as a whole, before anything else of that fetch; records of other topics (the
     changelogs during recovery) keep faust's own path. Records of the `first` topics that
     the consumer holds are handed over before any other: aiokafka serves its fetch buffer in
     the order the fetches came in, and a fetch of a park topic's backlog holds megabytes per
-    partition, which would keep the next stages waiting until it is all processed. When the last
-    batch sent records to the `first` topics (`sent_on()`), the consumer waits for them up to
-    NEXT_STAGE_WAIT_S: otherwise each hop of a conclusion (shipments -> corridors -> alerts)
-    waits for a whole batch of the park topics' backlog. Call before the app starts."""
+    partition, which would keep the next stages waiting until it is all processed. Call
+    before the app starts."""
     names = frozenset(topics)
     ahead = frozenset(first)
     idle = asyncio.Event()
@@ -149,8 +143,7 @@ def batch_consumer(
                 active = self._get_active_partitions()
                 some = {tp for tp in active if tp.topic in ahead}
                 if some:
-                    timeout = NEXT_STAGE_WAIT_S if sent_on() else 0
-                    records = await self._getmany(active_partitions=some, timeout=timeout)
+                    records = await self._getmany(active_partitions=some, timeout=0)
                     if records:
                         return records, active
             found: tuple[Any, Any] = await self._wait_next_records(wait)

@@ -269,8 +269,6 @@ class StageRunner:
         if self.stage.concludes:
             for fut in pending:
                 await fut
-        if io.outbox:
-            self.runtime.sent_on = True
         for (name, key), items in io.outbox.items():
             output = io.outputs[name]
             await faustext.send(
@@ -294,8 +292,6 @@ class Runtime:
         self.runners: dict[str, StageRunner] = {}
         self._order: list[str] = [s.name for s in reversed(TOPOLOGY)]
         self._by_topic: dict[str, str] = {}
-        self.sent_on = False
-        """Whether the last batch sent anything to the next stages."""
 
     def add(self, runner: StageRunner, topic: str) -> None:
         self.runners[runner.stage.name] = runner
@@ -316,7 +312,6 @@ class Runtime:
             runner.io.cache.clear()
 
     async def on_batch(self, records: faustext.Records, generation: int) -> None:
-        self.sent_on = False
         by_stage: dict[str, list[tuple[TP, Sequence[Any]]]] = {}
         for tp, batch in records.items():
             by_stage.setdefault(self._by_topic[tp.topic], []).append((tp, batch))
