@@ -16,13 +16,21 @@ no lag on the backlog topic and on its own repartition topics (offsets are commi
 second by all of them, which bounds the resolution). CPU is utime + stime of the process
 tree from /proc over the same span. First alert is the broker's append time (LogAppendTime)
 of the first alert record, minus the start. The final FIRING set each one leaves on its
-alerts topic is compared with the plain reference model and with the others."""
+alerts topic is compared with the plain reference model and with the others.
+
+`PARKLINK_BENCH_PEERS=parklink,x2 python -m bench shipments` runs only the systems named
+(any of parklink, quix, kstreams, raw and x2, the two ParkLink workers in one group).
+Every process writes its output to its own log under the bench's work directory; a system
+that fails gets a FAILED row whose note holds the tail of those logs (and the exit code of
+each process that exited), and `PARKLINK_BENCH_KEEP_LOGS=<dir>` copies the logs there at the
+end, so a failure can be looked into."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -204,10 +212,34 @@ def _json_alert(value: bytes) -> tuple[str, str, str, str]:
     return doc["type"], doc["subject"], doc["severity"] or "", doc["status"]
 
 
+class PeerFailed(RuntimeError):
+    """A peer could not finish its run; the message holds its processes' log tails."""
+
+
+def _logs_of(peer: Peer, workdir: Path) -> list[Path]:
+    """One log file per process of the peer."""
+    name = peer.name.replace(" ", "-")
+    if len(peer.envs) == 1:
+        return [workdir / f"peer-{name}.log"]
+    return [workdir / f"peer-{name}-{i + 1}.log" for i in range(len(peer.envs))]
+
+
+def _failure(
+    peer: Peer, problem: str, procs: list[subprocess.Popen[bytes]], logs: list[Path]
+) -> PeerFailed:
+    """`problem` with each process's exit code (if it exited) and the tail of its log."""
+    parts = [problem]
+    for i, (proc, log) in enumerate(zip(procs, logs, strict=True)):
+        code = proc.poll()
+        state = "running" if code is None else f"exited with code {code}"
+        parts.append(f"[{peer.name} process {i + 1}, {state}, {log}]\n{log_tail(log, 15)}")
+    return PeerFailed("\n".join(parts))
+
+
 def play(ctx: BenchContext, source: str, peer: Peer) -> Outcome:
     """Run one peer over the backlog until drained; its figures and final firing set."""
-    log = ctx.workdir / f"peer-{peer.name}.log"
-    procs = [spawn_command(peer.argv, env, log) for env in peer.envs]
+    logs = _logs_of(peer, ctx.workdir)
+    procs = [spawn_command(peer.argv, env, log) for env, log in zip(peer.envs, logs, strict=True)]
     lag = GroupLag(ctx, peer.group, {source}, peer.internal)
 
     def cpu_seconds() -> float:
@@ -215,19 +247,21 @@ def play(ctx: BenchContext, source: str, peer: Peer) -> Outcome:
 
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while (started := peer.started(log)) is None:
-            for proc in procs:
-                if proc.poll() is not None:
-                    raise RuntimeError(
-                        f"{peer.name} exited (code {proc.returncode}): {log_tail(log)}"
-                    )
+        while (started := peer.started(logs[0])) is None:
+            if any(proc.poll() is not None for proc in procs):
+                raise _failure(peer, f"{peer.name} exited before reading", procs, logs)
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{peer.name} read nothing in {START_TIMEOUT_S:.0f} s")
+                raise _failure(
+                    peer, f"{peer.name} read nothing in {START_TIMEOUT_S:.0f} s", procs, logs
+                )
             time.sleep(0.02)
         cpu_start = cpu_seconds()
-        drained = lag.wait_drained(
-            DRAIN_TIMEOUT_S, lambda: all(proc.poll() is None for proc in procs)
-        )
+        try:
+            drained = lag.wait_drained(
+                DRAIN_TIMEOUT_S, lambda: all(proc.poll() is None for proc in procs)
+            )
+        except RuntimeError as exc:
+            raise _failure(peer, str(exc), procs, logs) from exc
         cpu = cpu_seconds() - cpu_start
         fired: set[Fired] | None = None
         first_alert: float | None = None
@@ -475,6 +509,32 @@ PEERS: tuple[Callable[[BenchContext, _Backlog], Peer], ...] = (
     kstreams_peer,
     raw_peer,
 )
+PEERS_ENV = "PARKLINK_BENCH_PEERS"
+KEEP_LOGS_ENV = "PARKLINK_BENCH_KEEP_LOGS"
+RUNS = (*(make.__name__.removesuffix("_peer") for make in PEERS), "x2")
+"""What PARKLINK_BENCH_PEERS may name: the peers, and x2 (two ParkLink workers)."""
+
+
+def chosen_peers(value: str) -> frozenset[str]:
+    """The runs that PARKLINK_BENCH_PEERS names (comma-separated), all of them if empty."""
+    names = frozenset(n.strip() for n in value.split(",") if n.strip())
+    unknown = names - set(RUNS)
+    if unknown:
+        raise ValueError(
+            f"{PEERS_ENV} names {', '.join(sorted(unknown))}; known: {', '.join(RUNS)}"
+        )
+    return names or frozenset(RUNS)
+
+
+def _keep_logs(workdir: Path, target: str) -> None:
+    """Copy the peers' logs to `target` (PARKLINK_BENCH_KEEP_LOGS), if one is given: the
+    work directory goes when the bench ends."""
+    if not target:
+        return
+    keep = Path(target)
+    keep.mkdir(parents=True, exist_ok=True)
+    for log in workdir.glob("peer-*.log"):
+        shutil.copy2(log, keep / log.name)
 
 
 # --- the backlog and the table -------------------------------------------------------------
@@ -616,8 +676,11 @@ def run(ctx: BenchContext) -> list[Row]:
         )
     ]
     outcomes: dict[str, Outcome] = {}
+    chosen = chosen_peers(os.environ.get(PEERS_ENV, ""))
     for make in PEERS:
         name = make.__name__.removesuffix("_peer")
+        if name not in chosen:
+            continue
         print(f"  shipments: {name} ...", file=sys.stderr, flush=True)
         try:
             outcome = play(ctx, b.topic, make(ctx, b))
@@ -628,16 +691,18 @@ def run(ctx: BenchContext) -> list[Row]:
             continue
         outcomes[outcome.peer] = outcome
         rows += _figure_rows(outcome)
-    print("  shipments: two ParkLink workers in one group ...", file=sys.stderr, flush=True)
-    try:
-        pair = _copy(ctx, b)
-        outcome = play(ctx, pair.topic, parklink_peer(ctx, pair, workers=2))
-        outcomes[outcome.peer] = outcome
-        rows += _figure_rows(outcome)
-    except Exception as exc:
-        rows.append(
-            Row("shipments", "FAILED ParkLink x2", math.nan, "", f"{type(exc).__name__}: {exc}")
-        )
+    if "x2" in chosen:
+        print("  shipments: two ParkLink workers in one group ...", file=sys.stderr, flush=True)
+        try:
+            pair = _copy(ctx, b)
+            outcome = play(ctx, pair.topic, parklink_peer(ctx, pair, workers=2))
+            outcomes[outcome.peer] = outcome
+            rows += _figure_rows(outcome)
+        except Exception as exc:
+            rows.append(
+                Row("shipments", "FAILED ParkLink x2", math.nan, "", f"{type(exc).__name__}: {exc}")
+            )
+    _keep_logs(ctx.workdir, os.environ.get(KEEP_LOGS_ENV, ""))
     rows += _ratio_rows(outcomes)
     rows += _agreement_rows(b.expected, list(outcomes.values()))
     rows += _group_rows(outcomes)

@@ -10,8 +10,9 @@ from typing import Any
 
 from parklink.detector.ports import Message, StageIO
 from parklink.detector.rules import admission, weeks
+from parklink.detector.rules import corridors as corridor_rules
 from parklink.detector.rules.emit import transition
-from parklink.detector.state import AlertState, ParkMessage, Week
+from parklink.detector.state import AlertState, CorridorHead, CorridorState, ParkMessage, Week
 from parklink.eventkit.contracts import CapacityEvent, OrderEvent, ParkEvent, ShipmentEvent
 
 
@@ -185,24 +186,66 @@ def _weeks_idle(io: StageIO, book: dict[str, Week], partition: int, now: int) ->
 
 
 def corridors(io: StageIO, batch: Sequence[Message]) -> None:
-    """Corridors: each shipment's SHIPMENT_DELAY and the CORRIDOR_CONGESTION."""
-    table = io.table("corridors")
+    """Corridors: each shipment's SHIPMENT_DELAY and the CORRIDOR_CONGESTION. The corridors
+    live in memory, built from their two tables after every restore; a view writes only the
+    entries it changed."""
+    heads, entries = io.table("corridor-heads"), io.table("corridor-shipments")
+    book: dict[str, CorridorState] | None = io.cache.get("corridors")
+    if book is None:
+        book = io.cache["corridors"] = corridor_rules.rebuild(heads.items(), entries.items())
     for msg in batch:
-        held = table.get(msg.key)
-        state, alerts = io.stages.corridor_updates(held, msg.key, msg.value, msg.timestamp)
-        if state is not held and state is not None:
-            table.put(msg.key, state, msg.partition)
+        corridor, partition = msg.key, msg.partition
+        held = book.get(corridor)
+        clock = 0 if held is None else held.clock
+        state, writes, alerts = io.stages.corridor_updates(held, corridor, msg.value, msg.timestamp)
+        if state is None:
+            continue
+        book[corridor] = state
+        for sid, view in writes:
+            key = corridor_rules.corridor_key(corridor, sid)
+            if view is None:
+                entries.delete(key, partition)
+            else:
+                entries.put(key, view, partition)
+        if state.clock != clock:
+            heads.put(corridor, CorridorHead(corridor, state.clock), partition)
         _conclude(io, alerts)
-    for partition, now in _due(io, batch):
-        for key, held, part in list(table.entries()):
-            if part != partition:
-                continue
-            kept, alerts = io.stages.corridor_swept(held, now)
-            if kept is None:
-                table.delete(key, partition)
-            elif kept is not held:
-                table.put(key, kept, partition)
-            _conclude(io, alerts)
+    due = _due(io, batch)
+    if due:
+        _corridors_swept(io, book, due)
+
+
+def _corridors_swept(
+    io: StageIO, book: dict[str, CorridorState], due: list[tuple[int, int]]
+) -> None:
+    """The calm shipments of a due partition's corridors that have left go, and the delayed
+    ones idle for the idle retention (their delays resolve, the congestion is concluded
+    again); a corridor with nothing left goes as a whole (rules/retention.py)."""
+    heads, entries = io.table("corridor-heads"), io.table("corridor-shipments")
+    swept = io.stages.corridor_swept
+    clocks = dict(due)
+    partitions = {key: part for key, _, part in heads.entries()}
+    for key, view, part in entries.entries():
+        partitions.setdefault(key.removesuffix(f"|{view.shipment_id}"), part)
+    for corridor, state in list(book.items()):
+        partition = partitions.get(corridor)
+        now = None if partition is None else clocks.get(partition)
+        if partition is None or now is None:
+            continue
+        kept, alerts = swept(state, now)
+        if kept is state:
+            continue
+        gone = [sid for sid in state.shipments if kept is None or sid not in kept.shipments]
+        for sid in gone:
+            corridor_rules.forget(state, sid)
+            entries.delete(corridor_rules.corridor_key(corridor, sid), partition)
+        if kept is None:
+            del book[corridor]
+            heads.delete(corridor, partition)
+        elif kept.clock != state.clock:
+            state.clock = kept.clock
+            heads.put(corridor, CorridorHead(corridor, state.clock), partition)
+        _conclude(io, alerts)
 
 
 def parks(io: StageIO, batch: Sequence[Message]) -> None:

@@ -329,7 +329,13 @@ class Detector:
         size = m.gauge(
             self.metrics_registry, m.DETECTOR_TABLE_SIZE, "Entries per state table.", ("table",)
         )
-        labels = {"week-heads": "weeks", "week-orders": "week_orders", "emitted": "alerts"}
+        labels = {
+            "week-heads": "weeks",
+            "week-orders": "week_orders",
+            "corridor-heads": "corridors",
+            "corridor-shipments": "corridor_shipments",
+            "emitted": "alerts",
+        }
         for name, table in self.tables.items():
             size.labels(table=labels.get(name, name)).set_function(_length_of(table))
         detector = self

@@ -10,6 +10,7 @@ loudly when a faust release changes any of it."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
@@ -108,6 +109,19 @@ def batch_consumer(
     before the app starts."""
     names = frozenset(topics)
     ahead = frozenset(first)
+    idle = asyncio.Event()
+    idle.set()
+
+    async def finish_batch(sender: Any, /, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        """A rebalance does not wait for a batch the handler is still working on (faust
+        waits only for its own streams): its table writes and outputs would then reach the
+        changelogs after the partitions' next owner restored them. Let it finish and flush
+        its sends before the partitions are given up."""
+        if not idle.is_set():
+            await idle.wait()
+            await app.producer.flush()
+
+    app.on_partitions_revoked.connect(finish_batch)
     transport: Any = app.transport
     base: type[Any] = transport.Consumer
 
@@ -169,6 +183,7 @@ def batch_consumer(
                 else:
                     rest[tp] = batch
             if mine:
+                idle.clear()
                 try:
                     await handler(mine, generation)
                 except Exception as exc:
@@ -177,6 +192,8 @@ def batch_consumer(
                     log.exception("the detector's stages failed on a batch")
                     await self.app.crash(exc)
                     raise
+                finally:
+                    idle.set()
             if rest:
                 to_message = self._to_message
                 for tp, record in self.scheduler.iterate(rest):

@@ -19,6 +19,7 @@ from parklink.detector.state import (
     NO_IMPACT,
     AlertState,
     CorridorState,
+    CorridorWrite,
     Declaration,
     DeclarationMessage,
     OrderEntity,
@@ -148,10 +149,17 @@ class Stages:
 
     def corridor(
         self, state: CorridorState | None, corridor: str, view: ShipmentView, now: int
-    ) -> tuple[CorridorState, list[AlertState]]:
-        held = None if state is None else state.shipments.get(view.shipment_id)
-        new = corridors.apply_view(state, corridor, view)
-        advanced = new is not state
+    ) -> tuple[CorridorState, list[CorridorWrite], list[AlertState]]:
+        """The corridor (updated in place), the shipment entries it changed and the
+        conclusions."""
+        fresh = state is None
+        if state is None:
+            state = CorridorState(corridor=corridor)
+        held = state.shipments.get(view.shipment_id)
+        limits = self.limits
+        before = None if fresh else corridors.congestion_alert(state, limits, now).impact()
+        writes = corridors.apply_view(state, view)
+        advanced = bool(writes)
         out: list[AlertState] = []
         # The view's own delay when it is news, or a replay of the view held (a corridor
         # keeps no delay for a shipment it does not count, see corridors.slim); else the
@@ -160,18 +168,16 @@ class Stages:
         delay = corridors.delay_of(current)
         if delay is not None and current.corridor == corridor:
             was = None if held is None else corridors.delay_of(held)
-            before = NO_IMPACT if was is None else was.impact()
-            if not advanced or delay.impact() != before:
+            impact = NO_IMPACT if was is None else was.impact()
+            if not advanced or delay.impact() != impact:
                 out.append(replace(delay, at=now))
-        after = corridors.congestion_alert(new, self.limits, now)
-        if state is None:
+        after = corridors.congestion_alert(state, limits, now)
+        if fresh:
             out += [after] if after.severity else []
-        elif not advanced or (
-            corridors.congestion_alert(state, self.limits, now).impact() != after.impact()
-        ):
+        elif not advanced or before != after.impact():
             out.append(after)
-        out, clock = stamp(out, new.clock, now)
-        return (new if clock == new.clock else replace(new, clock=clock)), out
+        out, state.clock = stamp(out, state.clock, now)
+        return state, writes, out
 
     def corridor_updates(
         self,
@@ -179,13 +185,16 @@ class Stages:
         corridor: str,
         views: tuple[ShipmentView, ...],
         now: int,
-    ) -> tuple[CorridorState | None, list[AlertState]]:
-        """`corridor` for each view in turn."""
+    ) -> tuple[CorridorState | None, list[CorridorWrite], list[AlertState]]:
+        """`corridor` for each view in turn: the entries changed and the conclusions of all
+        of them, in order."""
+        writes: list[CorridorWrite] = []
         out: list[AlertState] = []
         for view in views:
-            state, found = self.corridor(state, corridor, view, now)
+            state, changed, found = self.corridor(state, corridor, view, now)
+            writes += changed
             out += found
-        return state, out
+        return state, writes, out
 
     def week_over(self, week: Week, now: int) -> tuple[Week, list[AlertState]]:
         """A week that leaves the tables: its shortfalls and drops resolve (the alert stage

@@ -244,10 +244,29 @@ class ShipmentView:
 
 
 @dataclass(frozen=True, slots=True)
+class CorridorHead:
+    """What a corridor remembers besides its shipments: the stage clock."""
+
+    corridor: str
+    clock: int = 0  # ms stamp of the last conclusion passed on (see stages.stamp)
+
+
+@dataclass(slots=True)
 class CorridorState:
+    """A corridor in memory: the stored view of each shipment it remembers (one table entry
+    each, `corridor|shipment_id`; see rules/corridors.py) and its clock (its head entry),
+    plus the views it counts, derived from them. Updated in place, so a view costs the same
+    however many shipments the corridor holds."""
+
     corridor: str
     shipments: dict[str, ShipmentView] = field(default_factory=dict)
     clock: int = 0
+    counted: dict[str, ShipmentView] = field(default_factory=dict)
+    """The shipments of `shipments` that count towards the congestion."""
+
+
+CorridorWrite = tuple[str, ShipmentView | None]
+"""A corridor's changed shipment entry: (shipment_id, its stored view, None when dropped)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from parklink.detector import agents
 from parklink.detector.ports import Message, StageIO
 from parklink.detector.state import (
     AlertState,
-    CorridorState,
+    CorridorHead,
     OrderEntity,
     OrderView,
     ParkActivity,
@@ -90,7 +90,8 @@ TABLES = (
     TableSpec("shipments", ShipmentEntity, "shipments"),
     TableSpec("week-heads", WeekHead, INTERNAL),
     TableSpec("week-orders", OrderView, INTERNAL),
-    TableSpec("corridors", CorridorState, INTERNAL),
+    TableSpec("corridor-heads", CorridorHead, INTERNAL),
+    TableSpec("corridor-shipments", ShipmentView, INTERNAL),
     TableSpec("parks", ParkActivity, INTERNAL),
     TableSpec("emitted", DisruptionAlert, ALERTS, changelog_is_alerts=True, every_write=True),
 )
@@ -120,7 +121,7 @@ TOPOLOGY = (
         "corridors",
         "corridors",
         "corridor",
-        ("corridors",),
+        ("corridor-heads", "corridor-shipments"),
         ("alerts",),
         agents.corridors,
         concludes=True,

@@ -88,12 +88,14 @@ def test_a_corridor_batch_raises_each_delay_and_the_congestion() -> None:
         _, found = stages.shipment(None, delayed(n), AT)
         views += [view for _, view in found]
 
-    state, conclusions = stages.corridor_updates(None, "KZ-CN-RAIL", tuple(views), AT)
+    state, writes, conclusions = stages.corridor_updates(None, "KZ-CN-RAIL", tuple(views), AT)
 
     alerts = emitted(conclusions)
     assert [a.type for a in alerts] == ["SHIPMENT_DELAY"] * 3 + ["CORRIDOR_CONGESTION"]
     assert alerts[-1].impacted_shipments == ["SH-0", "SH-1", "SH-2"]
     assert state is not None and set(state.shipments) == {"SH-0", "SH-1", "SH-2"}
+    assert [sid for sid, _ in writes] == ["SH-0", "SH-1", "SH-2"]
+    assert set(state.counted) == {"SH-0", "SH-1", "SH-2"}
     for alert_id in {a.alert_id for a in conclusions}:
         stamps = [a.at for a in conclusions if a.alert_id == alert_id]
         assert stamps == sorted(set(stamps)), "each alert's stamps must keep increasing"

@@ -11,7 +11,7 @@ import pytest
 from parklink.detector.codec import DataclassCodec
 from parklink.detector.engine import Engine
 from parklink.detector.rules import limits
-from parklink.detector.state import AlertState, CorridorState
+from parklink.detector.state import AlertState, ShipmentView
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import MAX_ID_LENGTH, MAX_ORDER_IDS, DisruptionAlert
@@ -84,10 +84,13 @@ def test_eight_delayed_shipments_of_a_thousand_long_order_ids_stay_small() -> No
     assert delay.metrics["orders_not_listed"] == MAX_ORDER_IDS - 50
     for alert in out:
         assert len(alert.model_dump_json()) < 16_000
-    corridor = eng.tables["corridors"].get("QD-KHR-ALA-RAIL")
-    assert isinstance(corridor, CorridorState)
-    size = len(DataclassCodec(CorridorState).dumps(corridor))
-    assert size < 8 * 16_000, size
+    entries = eng.tables["corridor-shipments"].data
+    assert sorted(entries) == [f"QD-KHR-ALA-RAIL|SH-{n}" for n in range(8)]
+    codec: DataclassCodec[ShipmentView] = DataclassCodec(ShipmentView)
+    for view in entries.values():
+        assert isinstance(view, ShipmentView)
+        size = len(codec.dumps(view))
+        assert size < 16_000, size
 
 
 def test_one_more_order_beyond_the_list_is_still_a_change() -> None:

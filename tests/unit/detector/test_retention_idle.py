@@ -63,8 +63,11 @@ def test_an_idle_delayed_shipment_leaves_and_its_alerts_resolve_saying_why() -> 
         assert "no update for 90 days" in gone.summary
     congestion = eng.alerts[f"CORRIDOR_CONGESTION|{CORRIDOR}"]
     assert congestion.status is AlertStatus.RESOLVED
-    assert eng.tables["corridors"].get(CORRIDOR) is None
-    assert CORRIDOR in eng.tables["corridors"].deleted
+    assert eng.tables["corridor-heads"].get(CORRIDOR) is None
+    assert not [k for k, _ in eng.tables["corridor-shipments"].items() if k.startswith(CORRIDOR)]
+    assert CORRIDOR in eng.tables["corridor-heads"].deleted
+    for n in (1, 2, 3):
+        assert f"{CORRIDOR}|SH-{n}" in eng.tables["corridor-shipments"].deleted
     assert "SHIPMENT_DELAY|SH-9" in eng.firing()
     # News of an idle shipment starts it afresh.
     news = later + timedelta(hours=2)

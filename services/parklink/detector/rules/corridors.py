@@ -3,16 +3,24 @@ firing SHIPMENT_DELAY at once.
 
 A corridor keeps the views of its delayed shipments in full (their orders up to
 `alert_list_limit`, their SHIPMENT_DELAY; see `stored`) and of the others only what rejects
-a late older view (`slim`), at most MAX_CALM_SHIPMENTS of them: its table value stays small
-whatever the parks send (docs/bounds.md)."""
+a late older view (`slim`), at most MAX_CALM_SHIPMENTS of them: its table entries stay small
+whatever the parks send (docs/bounds.md). Each shipment of a corridor is one table entry
+(`corridor|shipment_id`), so a view changes one entry, not the whole corridor."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from parklink.detector.rules.limits import bound, first
 from parklink.detector.rules.text import listing
-from parklink.detector.state import AlertState, CorridorState, ShipmentView
+from parklink.detector.state import (
+    AlertState,
+    CorridorHead,
+    CorridorState,
+    CorridorWrite,
+    ShipmentView,
+)
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit.contracts import AlertType, Severity
 
@@ -53,26 +61,67 @@ def delay_of(view: ShipmentView) -> AlertState | None:
     return replace(delay, impacted_orders=view.order_ids)
 
 
-def apply_view(state: CorridorState | None, corridor: str, view: ShipmentView) -> CorridorState:
-    if state is None:
-        state = CorridorState(corridor=corridor)
+def corridor_key(corridor: str, shipment_id: str) -> str:
+    """The table key of a shipment's entry in a corridor."""
+    return f"{corridor}|{shipment_id}"
+
+
+def remember(state: CorridorState, view: ShipmentView) -> None:
+    """Put a stored view into the corridor (in place), keeping `counted` in step."""
+    sid = view.shipment_id
+    state.shipments[sid] = view
+    if counted(view, state.corridor):
+        state.counted[sid] = view
+    else:
+        state.counted.pop(sid, None)
+
+
+def forget(state: CorridorState, shipment_id: str) -> None:
+    state.shipments.pop(shipment_id, None)
+    state.counted.pop(shipment_id, None)
+
+
+def rebuild(
+    heads: Iterable[tuple[str, CorridorHead]], entries: Iterable[tuple[str, ShipmentView]]
+) -> dict[str, CorridorState]:
+    """The corridors in memory from their table entries (after a start or a rebalance)."""
+    book: dict[str, CorridorState] = {}
+    for corridor, head in heads:
+        book[corridor] = CorridorState(corridor=corridor, clock=head.clock)
+    for key, view in sorted(entries, key=lambda entry: entry[1].version):
+        corridor = key.removesuffix(f"|{view.shipment_id}")
+        state = book.get(corridor)
+        if state is None:
+            state = book[corridor] = CorridorState(corridor=corridor)
+        remember(state, view)
+    return book
+
+
+def apply_view(state: CorridorState, view: ShipmentView) -> list[CorridorWrite]:
+    """Take a view that is newer than the one held into the corridor, in place: the entries
+    that changed (the view as stored; None for the oldest calm shipments let go beyond
+    MAX_CALM_SHIPMENTS). Empty when the view is not news."""
     held = state.shipments.get(view.shipment_id)
     if held is not None and view.version <= held.version:
-        return state
-    shipments = {**state.shipments, view.shipment_id: stored(view, corridor)}
-    calm = [s for s in shipments.values() if not counted(s, corridor)]
-    if len(calm) > MAX_CALM_SHIPMENTS:
-        calm.sort(key=lambda s: s.version)
-        for old in calm[: len(calm) - MAX_CALM_SHIPMENTS]:
-            del shipments[old.shipment_id]
-    return replace(state, shipments=shipments)
+        return []
+    kept = stored(view, state.corridor)
+    remember(state, kept)
+    writes: list[CorridorWrite] = [(kept.shipment_id, kept)]
+    calm = len(state.shipments) - len(state.counted)
+    if calm > MAX_CALM_SHIPMENTS:
+        corridor = state.corridor
+        oldest = sorted(
+            (s for s in state.shipments.values() if not counted(s, corridor)),
+            key=lambda s: s.version,
+        )
+        for old in oldest[: calm - MAX_CALM_SHIPMENTS]:
+            forget(state, old.shipment_id)
+            writes.append((old.shipment_id, None))
+    return writes
 
 
 def congestion_alert(state: CorridorState, limits: Thresholds, now: int) -> AlertState:
-    delayed = sorted(
-        (s for s in state.shipments.values() if counted(s, state.corridor)),
-        key=lambda s: s.shipment_id,
-    )
+    delayed = sorted(state.counted.values(), key=lambda s: s.shipment_id)
     count = len(delayed)
     limit = limits.congestion_warning_shipments
     severity: Severity | None = None

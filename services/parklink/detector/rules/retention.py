@@ -105,7 +105,8 @@ class Retention:
             return None
         if len(keep) == len(state.shipments):
             return state
-        return replace(state, shipments=keep)
+        still = {sid: view for sid, view in keep.items() if counted(view, state.corridor)}
+        return replace(state, shipments=keep, counted=still)
 
     def idle_delays(self, state: CorridorState, now: int) -> list[AlertState]:
         """The SHIPMENT_DELAY alerts of the delayed shipments `corridor_swept` lets go
