@@ -194,6 +194,39 @@ def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory)
         stop_service(proc)
 
 
+class OwnRegistry:
+    """A schema registry of the test's own, on a fixed port and `_schemas` topic, to stop and
+    start (a registry outage)."""
+
+    def __init__(self, bootstrap: str, tmp: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            "PARKLINK_KAFKA_BOOTSTRAP": bootstrap,
+            "PARKLINK_REGISTRY_HOST": "127.0.0.1",
+            "PARKLINK_REGISTRY_PORT": str(self.port),
+            "PARKLINK_REGISTRY_TOPIC": f"_schemas.{uuid.uuid4().hex[:8]}",
+            "PARKLINK_STATE_DIR": str(tmp / "registry"),
+        }
+        self.log = tmp / "registry.log"
+        self.proc = start_service("parklink.registry", self.env, self.log, f"{self.url}/readyz")
+
+    def stop(self) -> None:
+        stop_service(self.proc)
+
+    def start(self) -> None:
+        self.proc = start_service("parklink.registry", self.env, self.log, f"{self.url}/readyz")
+
+
+@pytest.fixture
+def own_registry(kafka_bootstrap: str, tmp_path: Path) -> Iterator[OwnRegistry]:
+    own = OwnRegistry(kafka_bootstrap, tmp_path)
+    try:
+        yield own
+    finally:
+        own.stop()
+
+
 def run_parklink(
     env: dict[str, str], *args: str, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:

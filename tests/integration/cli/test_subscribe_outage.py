@@ -9,13 +9,11 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import factories
 import pytest
-from conftest import run_parklink
-from integration.detector.test_registry_outage import Registry
+from conftest import OwnRegistry, run_parklink
 
 from parklink.eventkit import bus
 from parklink.eventkit.catalog import load_catalog
@@ -33,20 +31,11 @@ LATER = 2  # sent after the first run
 FIRST_ARGS = ("subscribe", "orders", "--from-beginning", "--max", str(FIRST_RUN), "--group")
 
 
-@pytest.fixture
-def registry(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Registry]:
-    own = Registry(kafka_bootstrap, tmp_path)
-    try:
-        yield own
-    finally:
-        own.stop()
-
-
 def test_subscribe_waits_out_a_registry_outage_and_commits_only_what_it_printed(
-    kafka_bootstrap: str, topic_prefix: str, registry: Registry, tmp_path: Path
+    kafka_bootstrap: str, topic_prefix: str, own_registry: OwnRegistry, tmp_path: Path
 ) -> None:
     orders = CATALOG["orders"].topic(topic_prefix)
-    schemas = RegistryClient(registry.url)
+    schemas = RegistryClient(own_registry.url)
     serializer = Serializer(schemas, OrderEvent, CATALOG["orders"].subject(topic_prefix))
     events = [factories.order(order_id=f"PO-SUB-{n}") for n in range(FIRST_RUN + LEFT + LATER)]
     producer = bus.producer(kafka_bootstrap.split(","))
@@ -58,14 +47,14 @@ def test_subscribe_waits_out_a_registry_outage_and_commits_only_what_it_printed(
 
     env = {
         "PARKLINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "PARKLINK_REGISTRY_URL": registry.url,
+        "PARKLINK_REGISTRY_URL": own_registry.url,
         "PARKLINK_TOPIC_PREFIX": topic_prefix,
         "PARKLINK_STATE_DIR": str(tmp_path / "cli"),
     }
     group = f"sub-{topic_prefix.rstrip('.')}"
     try:
         send(events[: FIRST_RUN + LEFT])
-        registry.stop()
+        own_registry.stop()
         out, err = tmp_path / "subscribe.out", tmp_path / "subscribe.err"
         with out.open("wb") as stdout, err.open("wb") as stderr:
             proc = subprocess.Popen(
@@ -78,7 +67,7 @@ def test_subscribe_waits_out_a_registry_outage_and_commits_only_what_it_printed(
                 time.sleep(OUTAGE_S)  # the outage itself, not a wait for a result
                 running_during = proc.poll() is None
                 printed_during = out.read_text()
-                registry.start()
+                own_registry.start()
                 code = proc.wait(timeout=180)
             finally:
                 if proc.poll() is None:

@@ -13,8 +13,7 @@ from typing import Any
 import factories
 import httpx
 import pytest
-from conftest import start_service, stop_service
-from integration.detector.test_registry_outage import Registry
+from conftest import OwnRegistry, start_service, stop_service
 from kafka import TopicPartition
 
 from parklink.eventkit import access, bus, credentials
@@ -30,15 +29,6 @@ CATALOG = load_catalog()
 PARK = "KZ-ALA-IPA"
 OUTAGE_S = 20
 RECORDS = 30
-
-
-@pytest.fixture
-def registry(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Registry]:
-    own = Registry(kafka_bootstrap, tmp_path)
-    try:
-        yield own
-    finally:
-        own.stop()
 
 
 @pytest.fixture
@@ -72,10 +62,10 @@ def read_to_end(bootstrap: str, topic: str) -> list[Any]:
 
 
 def test_a_registry_outage_holds_the_relay_and_loses_or_reorders_nothing(
-    kafka_bootstrap: str, topic_prefix: str, registry: Registry, ingress: str, tmp_path: Path
+    kafka_bootstrap: str, topic_prefix: str, own_registry: OwnRegistry, ingress: str, tmp_path: Path
 ) -> None:
     orders, dlq = CATALOG["orders"].topic(topic_prefix), CATALOG["dlq"].topic(topic_prefix)
-    schemas = RegistryClient(registry.url)
+    schemas = RegistryClient(own_registry.url)
     serializer = Serializer(schemas, OrderEvent, CATALOG["orders"].subject(topic_prefix))
     # Registered now, first read by the relay while the registry is down: the relay has never
     # decoded an order, so the schema id is not in its cache.
@@ -88,7 +78,7 @@ def test_a_registry_outage_holds_the_relay_and_loses_or_reorders_nothing(
     env = {
         "PARKLINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "PARKLINK_TOPIC_PREFIX": topic_prefix,
-        "PARKLINK_REGISTRY_URL": registry.url,
+        "PARKLINK_REGISTRY_URL": own_registry.url,
         "PARKLINK_RELAY_PORT": str(port),
         "PARKLINK_RELAY_GROUP": f"relay-{topic_prefix.rstrip('.')}",
         "PARKLINK_RELAY_REFRESH_MS": "1000",
@@ -97,7 +87,7 @@ def test_a_registry_outage_holds_the_relay_and_loses_or_reorders_nothing(
     log = tmp_path / "relay.log"
     relay = start_service("parklink.relay", env, log, f"{url}/readyz")
     try:
-        registry.stop()
+        own_registry.stop()
         producer = bus.producer(kafka_bootstrap.split(","))
         try:
             for value in values:  # one key: one partition, so the order is the sent order
@@ -113,7 +103,7 @@ def test_a_registry_outage_holds_the_relay_and_loses_or_reorders_nothing(
             len(read_to_end(kafka_bootstrap, orders)),
             len(read_to_end(kafka_bootstrap, dlq)),
         )
-        registry.start()
+        own_registry.start()
 
         deadline = time.monotonic() + 120
         forwarded = read_to_end(kafka_bootstrap, orders)
