@@ -236,19 +236,28 @@ def postgres_databases() -> Iterator[Databases]:
             postgres_unavailable(f"PARKLINK_TEST_DATABASE_URL: cannot create a database: {exc}")
         yield databases
         return
+    server = started_server()
+    try:
+        yield Databases(server.url("postgres"))
+    finally:
+        server.stop()
+
+
+def started_server() -> PgServer:
+    """A PostgreSQL server of the test's own, started (the caller stops it); where none can
+    run, the test fails in CI and is skipped elsewhere."""
     try:
         server = PgServer()
     except PgUnavailable as exc:
         postgres_unavailable(str(exc))
+        raise
     try:
         server.start()
     except (PgUnavailable, OSError, subprocess.SubprocessError) as exc:
         server.stop()
         postgres_unavailable(str(exc))
-    try:
-        yield Databases(server.url("postgres"))
-    finally:
-        server.stop()
+        raise
+    return server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

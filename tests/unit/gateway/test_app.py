@@ -5,7 +5,6 @@ describe the API and the topics."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 import factories
 import pytest
 from fastapi.testclient import TestClient
-from pgserver import PgServer, PgUnavailable, postgres_unavailable
+from pgserver import started_server
 
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import ParkEvent
@@ -352,16 +351,8 @@ def test_settings_refuse_a_burst_below_the_batch_limit() -> None:
 def test_a_token_database_that_is_down_is_a_503_not_a_500(tmp_path: Path) -> None:
     """The tokens on a real PostgreSQL that stops while the gateway runs: the park is not
     refused (401) nor met with a failure (500), but told to come back (503, Retry-After)."""
-    try:
-        server = PgServer()
-    except PgUnavailable as exc:
-        postgres_unavailable(str(exc))
+    server = started_server()
     running = True
-    try:
-        server.start()
-    except (PgUnavailable, OSError, subprocess.SubprocessError) as exc:
-        server.stop()
-        postgres_unavailable(str(exc))
     try:
         tokens = TokenStore.open(engine_url(server.url("postgres")), cache_s=0)
         token = tokens.issue(Role.PARK, PARK)

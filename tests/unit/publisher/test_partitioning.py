@@ -77,9 +77,8 @@ def test_the_partition_of_a_key_is_the_default_partitioners() -> None:
             assert len(set(expected)) == len(partitions)
 
 
-def test_the_publisher_asks_for_the_default_partitioners_partition() -> None:
-    producer = FakeProducer(partitions=6)
-    pub = Publisher(
+def _publisher(producer: FakeProducer) -> Publisher:
+    return Publisher(
         "127.0.0.1:1",
         FakeRegistry(),
         "KZ-ALA-IPA",
@@ -87,6 +86,11 @@ def test_the_publisher_asks_for_the_default_partitioners_partition() -> None:
         clock=lambda: NOW,
         kafka_producer=producer,
     )
+
+
+def test_the_publisher_asks_for_the_default_partitioners_partition() -> None:
+    producer = FakeProducer(partitions=6)
+    pub = _publisher(producer)
     docs = [
         {**factories.ORDER, "event_id": str(uuid.uuid4()), "order_id": f"PO-{i}"}
         for i in range(300)
@@ -108,14 +112,7 @@ class EverythingToZero:
 
 def test_a_producer_with_another_partitioner_keeps_its_choice() -> None:
     producer = FakeProducer(partitioner=EverythingToZero())
-    pub = Publisher(
-        "127.0.0.1:1",
-        FakeRegistry(),
-        "KZ-ALA-IPA",
-        "x.",
-        clock=lambda: NOW,
-        kafka_producer=producer,
-    )
+    pub = _publisher(producer)
     pub.publish({**factories.ORDER, "order_id": "PO-1"}, kind="orders")
     pub.publish(factories.order(order_id="PO-2"))
     assert pub.flush() == 2
