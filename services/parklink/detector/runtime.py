@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
@@ -31,14 +30,10 @@ from parklink.detector.ports import Message
 from parklink.detector.stages import Stages
 from parklink.detector.topology import TOPOLOGY, Stage, TableSpec
 from parklink.eventkit.contracts import DisruptionAlert
+from parklink.eventkit.retry import Backoff
 from parklink.eventkit.serde import InvalidRecord, RegistryUnavailable, SerdeError
 
 log = logging.getLogger(__name__)
-
-REGISTRY_RETRY_FIRST_S = 0.5
-REGISTRY_RETRY_MAX_S = 10.0
-"""How long a stage waits between tries to decode a record while the schema registry cannot
-answer (the first wait, and the longest)."""
 
 
 class FaustTable(StagedTable):
@@ -173,12 +168,12 @@ class StageRunner:
         self, tp: TP, record: Any, problem: RegistryUnavailable
     ) -> Any:
         """Decode `record` once the registry can say what its schema id is: until then the
-        stage waits (jittered, exponentially longer, at most REGISTRY_RETRY_MAX_S apart),
+        stage waits (`eventkit.retry.Backoff`: jittered, exponentially longer, capped),
         with nothing of this batch acknowledged, so no commit moves past the record. A
         record is set aside only when the registry answers that its id is unknown (or the
         record turns out to be bad), never while it cannot answer. The retries run in a
         thread: a registry that hangs must not hold up the worker's web endpoints."""
-        delay = REGISTRY_RETRY_FIRST_S
+        pauses = Backoff()
         waited, attempts = 0.0, 0
         while True:
             attempts += 1
@@ -194,10 +189,9 @@ class StageRunner:
                     record.offset,
                     problem,
                 )
-            pause = random.uniform(delay / 2, delay)  # noqa: S311  (jitter, not a secret)
+            pause = pauses.pause()
             await asyncio.sleep(pause)
             waited += pause
-            delay = min(delay * 2, REGISTRY_RETRY_MAX_S)
             try:
                 event = await asyncio.to_thread(
                     self.decoder.deserialize,
