@@ -376,7 +376,7 @@ def run(ctx: BenchContext) -> list[Row]:
     rows: list[Row] = []
 
     _, part, _, ships = _backlog(ctx, registry, registry_url, _shipment)
-    goal = "goal >= Kafka Streams (~23k here)"
+    goal = "goal >= the Kafka Streams peer (see the shipments rows)"
     rows += _drain_rows("shipments backlog", ships, goal, _refused(part.url))
 
     net, part, lag, mixed = _backlog(ctx, registry, registry_url, _event)
