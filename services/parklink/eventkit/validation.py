@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -241,16 +241,26 @@ def _measure_value(value: Any) -> float:
     return number
 
 
-def _millis(value: Any) -> int:
-    if type(value) is not str or _STAMP.fullmatch(value) is None:
+_When = TypeVar("_When", date, datetime)
+
+
+def _in_years(text: str, form: re.Pattern[str], parse: Callable[[str], _When]) -> _When:
+    """`text` parsed, if it has the form and its year is one of the contract's."""
+    if form.fullmatch(text) is None:
         raise _Doubt
     try:
-        stamp = datetime.fromisoformat(value)
+        when = parse(text)
     except ValueError as exc:
         raise _Doubt from exc
-    if not FIRST_YEAR <= stamp.year <= LAST_YEAR:
+    if not FIRST_YEAR <= when.year <= LAST_YEAR:
         raise _Doubt
-    return (stamp - _EPOCH) // _MS
+    return when
+
+
+def _millis(value: Any) -> int:
+    if type(value) is not str:
+        raise _Doubt
+    return (_in_years(value, _STAMP, datetime.fromisoformat) - _EPOCH) // _MS
 
 
 def _day(value: Any) -> date:
@@ -259,14 +269,7 @@ def _day(value: Any) -> date:
         raise _Doubt
     day = _DAYS.get(value)
     if day is None:
-        if _DAY.fullmatch(value) is None:
-            raise _Doubt
-        try:
-            day = date.fromisoformat(value)
-        except ValueError as exc:
-            raise _Doubt from exc
-        if not FIRST_YEAR <= day.year <= LAST_YEAR:
-            raise _Doubt
+        day = _in_years(value, _DAY, date.fromisoformat)
         if len(_DAYS) < KNOWN_LIMIT:
             _DAYS[value] = day
     return day
