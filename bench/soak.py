@@ -22,11 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from kafka import TopicPartition
 from kafka.admin import ConfigResource
 
-from bench.detector import CATALOG, _events_in, _group_lag
+from bench.detector import CATALOG, _events_in, _group_lag, _metric_total, _refused
 from bench.harness import BenchContext, Part, Row, free_port, start_process, start_registry
 from parklink.eventkit import bus
 from parklink.eventkit.lifecycle import log_tail, spawn_module, stop_group
@@ -75,13 +74,6 @@ def _roll_segments(admin: Any, topics: list[str]) -> None:
     admin.alter_configs(
         [ConfigResource("TOPIC", t, configs={"segment.ms": roll_ms}) for t in topics],
         raise_on_unknown=False,
-    )
-
-
-def _metric(url: str, name: str) -> float:
-    text = httpx.get(f"{url}/metrics", timeout=5).text
-    return sum(
-        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{")
     )
 
 
@@ -193,8 +185,8 @@ def run(ctx: BenchContext) -> list[Row]:
         raise RuntimeError(f"the simulator failed:\n{log_tail(sim_log)}")
     lag.wait_drained(300, lambda: part_alive(part))
     events = _events_in(part.url)
-    refused = _metric(part.url, "parklink_detector_refused_total")
-    dlq = _metric(part.url, "parklink_detector_dlq_total")
+    refused = _refused(part.url)
+    dlq = _metric_total(part.url, "parklink_detector_dlq_total")
     drained_rss = _rss_mb(part.pid)
     drained_bytes = _changelog_bytes(admin, topics)
     stop_group(part.pid, timeout_s=30)

@@ -68,8 +68,9 @@ IN_YEARS_JSON_PATTERN = "^20[0-9]{2}-"
 
 
 def _text_schema(min_length: int, max_length: int, pattern: str) -> WithJsonSchema:
-    schema = {"type": "string", "minLength": min_length, "maxLength": max_length}
-    return WithJsonSchema({**schema, "pattern": pattern})
+    return WithJsonSchema(
+        {"type": "string", "minLength": min_length, "maxLength": max_length, "pattern": pattern}
+    )
 
 
 ParkId = Annotated[str, StringConstraints(pattern=PARK_ID_PATTERN)]
