@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from parklink.detector.events import CapacityRecord, OrderRecord, ParkRecord, ShipmentRecord
 from parklink.detector.ports import Message, StageIO
 from parklink.detector.rules import admission, weeks
 from parklink.detector.rules import corridors as corridor_rules
 from parklink.detector.rules.emit import transition
 from parklink.detector.state import AlertState, CorridorHead, CorridorState, ParkMessage, Week
-from parklink.eventkit.contracts import CapacityEvent, OrderEvent, ParkEvent, ShipmentEvent
 
 
-def _seen(io: StageIO, msg: Message, record: ParkEvent) -> None:
+def _seen(io: StageIO, msg: Message, record: ParkRecord) -> None:
     """Pass a park's activity on to the park stage, at most once per heartbeat interval per
     park (PARK_SILENT thresholds are hours; this keeps the park stage off the hot path)."""
     beats: dict[str, int] = io.cache.setdefault("heartbeats", {})
@@ -64,9 +64,9 @@ def orders(io: StageIO, batch: Sequence[Message]) -> None:
     """Orders by order_id: the latest state of each, passed on to its weeks."""
     table, stages = io.table("orders"), io.stages
     for msg in batch:
-        order: OrderEvent = msg.value
+        order: OrderRecord = msg.value
         held = table.get(order.order_id)
-        if _refused(io, msg, admission.admit(order, msg.timestamp, stages.bounds)):
+        if _refused(io, msg, stages.admission.admit(order, msg.timestamp)):
             continue
         if _refused(io, msg, admission.order_binding(held, order)):
             continue
@@ -82,8 +82,8 @@ def orders(io: StageIO, batch: Sequence[Message]) -> None:
 def capacity(io: StageIO, batch: Sequence[Message]) -> None:
     """Capacity declarations, passed on to their category-week."""
     for msg in batch:
-        declared: CapacityEvent = msg.value
-        if _refused(io, msg, admission.admit(declared, msg.timestamp, io.stages.bounds)):
+        declared: CapacityRecord = msg.value
+        if _refused(io, msg, io.stages.admission.admit(declared, msg.timestamp)):
             continue
         if _refused(io, msg, admission.capacity_week(declared, msg.timestamp, io.stages.retention)):
             continue
@@ -96,9 +96,9 @@ def shipments(io: StageIO, batch: Sequence[Message]) -> None:
     table, stages = io.table("shipments"), io.stages
     now = io.now()
     for msg in batch:
-        shipment: ShipmentEvent = msg.value
+        shipment: ShipmentRecord = msg.value
         held = table.get(shipment.shipment_id)
-        if _refused(io, msg, admission.admit(shipment, msg.timestamp, stages.bounds)):
+        if _refused(io, msg, stages.admission.admit(shipment, msg.timestamp)):
             continue
         if _refused(io, msg, admission.shipment_binding(held, shipment)):
             continue

@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from parklink.detector import faustext
-from parklink.detector.codec import DataclassCodec, SerdeCodec, Utf8Codec
+from parklink.detector.codec import DataclassCodec, EventDecoder, SerdeCodec, Utf8Codec
 from parklink.detector.config import DetectorSettings
 from parklink.detector.runtime import FaustStageIO, FaustTable, Output, Runtime, StageRunner
 from parklink.detector.stages import Stages
@@ -32,7 +32,7 @@ from parklink.eventkit import metrics as m
 from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.bus import admin, faust_broker_credentials
 from parklink.eventkit.catalog import load_catalog
-from parklink.eventkit.contracts import PARK_EVENT_MODELS, DisruptionAlert
+from parklink.eventkit.contracts import DisruptionAlert
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Deserializer, Serializer
@@ -254,7 +254,7 @@ class Detector:
         for role in SOURCES:
             name = self.topic_names[role]
             app.topics.add(app.topic(name, key_serializer="raw", value_serializer="raw"))
-            inputs[role] = (name, Deserializer(self.registry, PARK_EVENT_MODELS[role]))
+            inputs[role] = (name, EventDecoder(self.registry, role))
         outputs: dict[str, Output] = {}
         for spec in TOPICS:
             partitions = self._partitions_of(spec.partitions)

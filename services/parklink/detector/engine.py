@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from parklink.detector import guard
+from parklink.detector.events import millis, of_model
 from parklink.detector.guard import STAGE_ERROR, StagedOutputs, StagedTable
 from parklink.detector.ports import Message
 from parklink.detector.stages import Stages
-from parklink.detector.state import ParkMessage, millis
+from parklink.detector.state import ParkMessage
 from parklink.detector.thresholds import Thresholds
 from parklink.detector.topology import TABLES, TICKS, TOPICS, TOPOLOGY, Stage
 from parklink.eventkit.bounds import TimeBounds
@@ -112,7 +113,7 @@ class Engine:
         role = ROLES[type(event)]
         offset = self._offsets[role]
         self._offsets[role] += 1
-        msg = Message(event.key(), event, 0, offset, millis(published or now))
+        msg = Message(event.key(), of_model(event), 0, offset, millis(published or now))
         self._run(self._reads[role], [msg])
         return self._drain()
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from parklink.detector.events import CapacityRecord, OrderRecord, ShipmentRecord
 from parklink.detector.rules import corridors, orders, parks, shipments, weeks
+from parklink.detector.rules.admission import Admission
 from parklink.detector.rules.retention import DAY_MS, Retention
 from parklink.detector.state import (
     NO_IMPACT,
@@ -29,11 +31,9 @@ from parklink.detector.state import (
     Week,
     WeekMessage,
     WeekWrites,
-    millis,
 )
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit.bounds import TimeBounds
-from parklink.eventkit.contracts import CapacityEvent, OrderEvent, ShipmentEvent
 
 
 def stamp(alerts: list[AlertState], clock: int, now: int) -> tuple[list[AlertState], int]:
@@ -50,6 +50,7 @@ class Stages:
     def __init__(self, limits: Thresholds, bounds: TimeBounds | None = None) -> None:
         self.limits = limits
         self.bounds = bounds or TimeBounds()
+        self.admission = Admission(self.bounds)
         self.heartbeat_ms = int(limits.heartbeat_seconds * 1000)
         self.clock = limits.clock()
         late = int((self.bounds.horizon + self.bounds.skew).total_seconds() * 1000)
@@ -63,21 +64,21 @@ class Stages:
     def order(
         self,
         entity: OrderEntity | None,
-        event: OrderEvent,
+        event: OrderRecord,
         offset: int | None = None,
         committed: int | None = None,
     ) -> tuple[OrderEntity, list[tuple[str, WeekMessage]]]:
         entity, views = orders.apply_order(entity, event, offset, committed)
         return entity, [(bucket, WeekMessage(order=view)) for bucket, view in views]
 
-    def capacity(self, event: CapacityEvent) -> tuple[str, WeekMessage]:
+    def capacity(self, event: CapacityRecord) -> tuple[str, WeekMessage]:
         msg = DeclarationMessage(
             park=event.park_id,
             category=event.category,
             week=event.week_start.isoformat(),
             declaration=Declaration(
                 event_id=event.event_id,
-                event_time=millis(event.event_time),
+                event_time=event.event_time,
                 actual=event.actual_capacity,
                 maximum=event.maximum_capacity,
                 unit=event.unit,
@@ -131,7 +132,7 @@ class Stages:
         return week, writes, out
 
     def shipment(
-        self, entity: ShipmentEntity | None, event: ShipmentEvent, now: int
+        self, entity: ShipmentEntity | None, event: ShipmentRecord, now: int
     ) -> tuple[ShipmentEntity, list[tuple[str, ShipmentView]]]:
         """The shipment's new state and its views for the corridor stage, which raises both
         its SHIPMENT_DELAY and the corridor's congestion (so every alert is concluded from a

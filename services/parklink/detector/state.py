@@ -8,14 +8,13 @@ re-delivered messages change nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from fractions import Fraction
 
+from parklink.detector.events import OrderRecord, ShipmentRecord
 from parklink.eventkit.contracts import (
     OPEN_ORDER_STATUSES,
-    OrderEvent,
     Severity,
-    ShipmentEvent,
     ShipmentStatus,
     alert_id,
 )
@@ -28,10 +27,6 @@ NO_IMPACT: Impact = (None, (), (), (), 0.0, 0.0, 0.0)
 """The impact of an alert that is not firing: whatever it would list, nobody is affected."""
 OPEN_STATUSES = frozenset(s.value for s in OPEN_ORDER_STATUSES)
 FINISHED_STATUSES = frozenset({ShipmentStatus.DELIVERED.value, ShipmentStatus.CANCELLED.value})
-
-
-def millis(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def week_start(day: date) -> date:
@@ -58,12 +53,12 @@ class OrderView:
     quantity: float
 
     @classmethod
-    def of(cls, event: OrderEvent) -> OrderView:
+    def of(cls, event: OrderRecord) -> OrderView:
         return cls(
             order_id=event.order_id,
-            event_time=millis(event.event_time),
+            event_time=event.event_time,
             event_id=event.event_id,
-            status=event.status.value,
+            status=event.status,
             buyer_park=event.buyer_park,
             supplier_park=event.supplier_park,
             category=event.category,
@@ -188,21 +183,21 @@ class ShipmentEntity:
     corridors: tuple[str, ...]  # every corridor the shipment has been reported on
 
     @classmethod
-    def of(cls, event: ShipmentEvent) -> ShipmentEntity:
+    def of(cls, event: ShipmentRecord) -> ShipmentEntity:
         eta = event.estimated_arrival
         return cls(
             shipment_id=event.shipment_id,
-            event_time=millis(event.event_time),
+            event_time=event.event_time,
             event_id=event.event_id,
             source_park=event.source_park,
-            status=event.status.value,
+            status=event.status,
             order_ids=tuple(event.order_ids),
             origin_park=event.origin_park,
             destination_park=event.destination_park,
             corridor=event.corridor,
-            planned_arrival=millis(event.planned_arrival),
-            eta=None if eta is None else millis(eta),
-            eta_time=millis(event.event_time) if eta is not None else -1,
+            planned_arrival=event.planned_arrival,
+            eta=eta,
+            eta_time=event.event_time if eta is not None else -1,
             eta_event_id=event.event_id if eta is not None else "",
             corridors=(event.corridor,),
         )

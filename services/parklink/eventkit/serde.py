@@ -14,7 +14,7 @@ from fastavro.read import SchemaResolutionError
 
 from parklink.eventkit.contracts import Record
 from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.schemas import parsed_schema, schema_text
+from parklink.eventkit.schemas import parsed_schema, schema_text, values_schema
 
 MAGIC_BYTE = 0
 SCHEMA_NOT_FOUND = 40403
@@ -185,6 +185,18 @@ def _says_unknown(exc: ParkLinkError) -> bool:
     return getattr(exc, "status", None) == 404 and getattr(exc, "code", None) == SCHEMA_NOT_FOUND
 
 
+_BODY_ERRORS = (
+    EOFError,
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    OverflowError,  # a timestamp-millis beyond the datetimes Python has
+    struct.error,
+)
+"""What fastavro raises for a body that is not a record of the schema it is read with."""
+
+
 class Deserializer(Generic[R]):
     """Confluent-framed bytes -> validated model, resolving the writer's schema (by id) to
     this code's reader schema, so records written with an older or newer compatible schema
@@ -195,6 +207,7 @@ class Deserializer(Generic[R]):
         self._reader = parsed_schema(model.schema_name)
         self._writers = WriterSchemas(registry)
         self._resolve: dict[int, Any] = {}
+        self._values_schema = values_schema(model.schema_name)
 
     def _reader_for(self, schema_id: int, writer: Any) -> Any:
         """This code's reader schema, or None where the writer's schema is the same one: a
@@ -220,21 +233,43 @@ class Deserializer(Generic[R]):
             return decode_body(writer, self._reader_for(schema_id, writer), body)
         except SerdeError as exc:
             raise type(exc)(str(exc), topic=topic, partition=partition, offset=offset) from exc
-        except (
-            EOFError,
-            ValueError,
-            TypeError,
-            IndexError,
-            KeyError,
-            OverflowError,  # a timestamp-millis beyond the datetimes Python has
-            struct.error,
-        ) as exc:
+        except _BODY_ERRORS as exc:
             raise SchemaMismatch(
                 f"not a {self.model.schema_name} body: {type(exc).__name__}: {exc}",
                 topic=topic,
                 partition=partition,
                 offset=offset,
             ) from exc
+
+    def read_values(
+        self,
+        data: bytes | None,
+        *,
+        topic: str | None = None,
+        partition: int | None = None,
+        offset: int | None = None,
+    ) -> dict[str, Any] | None:
+        """The record's values as the wire holds them (timestamps as epoch milliseconds,
+        dates as epoch days, not checked against the contract) when it was written with this
+        code's own schema and its body reads cleanly; None when it must be resolved from
+        another schema or does not read, which `deserialize` then does or refuses with its
+        reason. A bad frame or a registry that cannot tell the schema raises as in
+        `deserialize`."""
+        try:
+            schema_id, body = split_frame(data)
+            writer = self._writers[schema_id]
+        except SerdeError as exc:
+            raise type(exc)(str(exc), topic=topic, partition=partition, offset=offset) from exc
+        if self._reader_for(schema_id, writer) is not None:
+            return None
+        buf = io.BytesIO(body)
+        try:
+            record = schemaless_reader(buf, self._values_schema, None)
+        except _BODY_ERRORS:  # `deserialize` says what is wrong with it
+            return None
+        if buf.tell() != len(body) or not isinstance(record, dict):
+            return None
+        return record
 
     def deserialize(
         self,

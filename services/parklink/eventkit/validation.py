@@ -278,6 +278,43 @@ def _day(value: Any) -> date:
 _DAYS: dict[str, date] = {}
 
 
+class _Times(NamedTuple):
+    """How a check reads the contract's times and dates: as the JSON text a park sends, or as
+    the epoch numbers of a record read from Kafka (`Deserializer.read_values`)."""
+
+    stamp: Callable[[Any], int]
+    """A timestamp field -> epoch milliseconds."""
+    day: Callable[[Any], date]
+
+
+_FIRST_MS = (datetime(FIRST_YEAR, 1, 1, tzinfo=UTC) - _EPOCH) // _MS
+_END_MS = (datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC) - _EPOCH) // _MS
+_FIRST_DAY = date(FIRST_YEAR, 1, 1).toordinal() - _EPOCH_DAY
+_END_DAY = date(LAST_YEAR + 1, 1, 1).toordinal() - _EPOCH_DAY
+
+
+def _epoch_millis(value: Any) -> int:
+    if type(value) is not int or not _FIRST_MS <= value < _END_MS:
+        raise _Doubt
+    return value
+
+
+def _epoch_day(value: Any) -> date:
+    if type(value) is not int or not _FIRST_DAY <= value < _END_DAY:
+        raise _Doubt
+    day = _EPOCH_DAYS.get(value)
+    if day is None:
+        day = date.fromordinal(value + _EPOCH_DAY)
+        if len(_EPOCH_DAYS) < KNOWN_LIMIT:
+            _EPOCH_DAYS[value] = day
+    return day
+
+
+_EPOCH_DAYS: dict[int, date] = {}
+_TEXT_TIMES = _Times(_millis, _day)
+_EPOCH_TIMES = _Times(_epoch_millis, _epoch_day)
+
+
 def _event_id(value: Any) -> str:
     try:
         return _uuid_text(_str(value))
@@ -312,7 +349,7 @@ _MONEY_FIELDS = ("amount", "currency")
 _CHECKPOINT_FIELDS = ("name", "lat", "lon")
 
 
-def _order(item: Any, park: str) -> Plain:
+def _order(item: Any, park: str, times: _Times) -> Plain:
     d = _fields(item, *_ORDER_FIELDS)
     _park(d["source_park"])
     status = d["status"]
@@ -331,7 +368,7 @@ def _order(item: Any, park: str) -> Plain:
     event_id = _event_id(d["event_id"])
     record = {
         "event_id": event_id,
-        "event_time": _millis(d["event_time"]),
+        "event_time": times.stamp(d["event_time"]),
         "source_park": park,
         "order_id": order_id,
         "status": status,
@@ -341,13 +378,13 @@ def _order(item: Any, park: str) -> Plain:
         "category": category,
         "quantity": _measure_value(d["quantity"]),
         "unit": _unit(d["unit"]),
-        "due_date": _day(d["due_date"]).toordinal() - _EPOCH_DAY,
+        "due_date": times.day(d["due_date"]).toordinal() - _EPOCH_DAY,
         "value": value,
     }
     return Plain(order_id, event_id, record)
 
 
-def _shipment(item: Any, park: str) -> Plain:
+def _shipment(item: Any, park: str, times: _Times) -> Plain:
     d = _fields(item, *_SHIPMENT_FIELDS)
     _park(d["source_park"])
     shipment_id = _ident(d["shipment_id"])
@@ -375,7 +412,7 @@ def _shipment(item: Any, park: str) -> Plain:
     event_id = _event_id(d["event_id"])
     record = {
         "event_id": event_id,
-        "event_time": _millis(d["event_time"]),
+        "event_time": times.stamp(d["event_time"]),
         "source_park": park,
         "shipment_id": shipment_id,
         "order_ids": [_ident(o) for o in order_ids],
@@ -385,19 +422,19 @@ def _shipment(item: Any, park: str) -> Plain:
         "destination_park": destination,
         "corridor": corridor,
         "checkpoint": checkpoint,
-        "planned_arrival": _millis(d["planned_arrival"]),
-        "estimated_arrival": None if estimated is None else _millis(estimated),
+        "planned_arrival": times.stamp(d["planned_arrival"]),
+        "estimated_arrival": None if estimated is None else times.stamp(estimated),
     }
     return Plain(shipment_id, event_id, record)
 
 
-def _capacity(item: Any, park: str) -> Plain:
+def _capacity(item: Any, park: str, times: _Times) -> Plain:
     d = _fields(item, *_CAPACITY_FIELDS)
     _park(d["source_park"])
     if d["source_park"] != park or d["park_id"] != park:
         raise _Doubt
     category = _category(d["category"])
-    week = _day(d["week_start"])
+    week = times.day(d["week_start"])
     if week.isoweekday() != 1:
         raise _Doubt
     actual = _measure_value(d["actual_capacity"])
@@ -412,7 +449,7 @@ def _capacity(item: Any, park: str) -> Plain:
     event_id = _event_id(d["event_id"])
     record = {
         "event_id": event_id,
-        "event_time": _millis(d["event_time"]),
+        "event_time": times.stamp(d["event_time"]),
         "source_park": park,
         "park_id": park,
         "category": category,
@@ -439,10 +476,24 @@ def admit_plain(
     earliest = -((_EPOCH - (now - bounds.horizon)) // _MS)  # rounded up, as latest is down
     latest = (now + bounds.skew - _EPOCH) // _MS
     try:
-        plain = [check(item, park) for item in items]
+        plain = [check(item, park, _TEXT_TIMES) for item in items]
     except (_Doubt, KeyError, TypeError):
         return None
     for p in plain:
         if not earliest <= p.record["event_time"] <= latest:
             return None
     return plain
+
+
+def contract_values(kind: str, values: dict[str, Any]) -> Plain | None:
+    """A record read from Kafka as the wire holds it (`Deserializer.read_values`), if it is
+    certainly within the contract and keeps the party rules of its own source park: the same
+    check as `admit_plain`'s, on epoch numbers instead of text. None at the least doubt: the
+    contract model then judges the record, so a refusal and its message are the model's."""
+    check = _PLAIN_CHECKS.get(kind)
+    if check is None:
+        return None
+    try:
+        return check(values, values["source_park"], _EPOCH_TIMES)
+    except (_Doubt, KeyError, TypeError):
+        return None

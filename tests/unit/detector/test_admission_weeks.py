@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import factories
 
 from parklink.detector.engine import Engine
+from parklink.detector.events import of_model
 from parklink.detector.rules import admission
 from parklink.detector.stages import Stages
 from parklink.detector.thresholds import Thresholds
@@ -24,7 +25,7 @@ def test_a_declaration_for_a_long_past_week_is_refused_with_its_reason() -> None
     past = factories.capacity(event_time=T0.isoformat(), week_start="2026-10-05")
     assert eng.process(past, T0) == []
     [(event, reason, message)] = eng.refused
-    assert event is past and reason == admission.PAST_WEEK == "past-week"
+    assert event == of_model(past) and reason == admission.PAST_WEEK == "past-week"
     assert "week of 2026-10-05" in message and "35 days" in message
     assert eng.tables["week-heads"].get("8704|2026-10-05") is None
 
@@ -42,7 +43,7 @@ def test_the_week_is_judged_by_the_records_arrival() -> None:
     retention = Stages(LIMITS, TimeBounds()).retention
     event = factories.capacity(event_time=T0.isoformat(), week_start="2026-10-05")
     arrived = int(datetime(2026, 11, 10, tzinfo=UTC).timestamp() * 1000)  # 29 days after
-    assert admission.capacity_week(event, arrived, retention) is None
+    assert admission.capacity_week(of_model(event), arrived, retention) is None
     later = int(T0.timestamp() * 1000)
-    refusal = admission.capacity_week(event, later, retention)
+    refusal = admission.capacity_week(of_model(event), later, retention)
     assert refusal is not None and refusal.reason == "past-week"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import factories
 
+from parklink.detector.events import of_model
 from parklink.detector.rules.emit import transition
 from parklink.detector.stages import Stages
 from parklink.detector.state import AlertState, OrderEntity, WeekMessage
@@ -36,12 +37,12 @@ def emitted(conclusions: list[AlertState]) -> list[DisruptionAlert]:
 
 def week_messages(stages: Stages) -> tuple[str, list[WeekMessage]]:
     """Capacity 100 (max 130), then an order of 120 (shortfall), then its cancellation."""
-    bucket, capacity = stages.capacity(factories.capacity(event_time=at(0)))
+    bucket, capacity = stages.capacity(of_model(factories.capacity(event_time=at(0))))
     messages = [capacity]
     entity: OrderEntity | None = None
     for minute, status in ((1, "CONFIRMED"), (2, "CANCELLED")):
         order = factories.order(order_id="PO-1", quantity=120, status=status, event_time=at(minute))
-        entity, views = stages.order(entity, order)
+        entity, views = stages.order(entity, of_model(order))
         messages += [message for to, message in views if to == bucket]
     return bucket, messages
 
@@ -85,7 +86,7 @@ def test_a_corridor_batch_raises_each_delay_and_the_congestion() -> None:
     stages = Stages(Thresholds())
     views = []
     for n in range(3):
-        _, found = stages.shipment(None, delayed(n), AT)
+        _, found = stages.shipment(None, of_model(delayed(n)), AT)
         views += [view for _, view in found]
 
     state, writes, conclusions = stages.corridor_updates(None, "KZ-CN-RAIL", tuple(views), AT)

@@ -9,6 +9,7 @@ import factories
 import pytest
 
 from parklink.detector.engine import Engine
+from parklink.detector.events import of_model
 from parklink.detector.rules import shipments
 from parklink.detector.state import ShipmentEntity
 from parklink.detector.thresholds import Thresholds
@@ -183,6 +184,6 @@ def test_a_shipment_that_moves_corridor_leaves_the_old_one(engine: Engine) -> No
 )
 def test_the_cheap_delay_impact_matches_the_worded_alert(fields: dict[str, object]) -> None:
     # The shipment stage compares impacts without wording alerts; both must agree.
-    ship = ShipmentEntity.of(late(2, **fields))
+    ship = ShipmentEntity.of(of_model(late(2, **fields)))
     limits = Thresholds()
     assert shipments.delay_impact(ship, limits) == shipments.delay_alert(ship, limits, 0).impact()

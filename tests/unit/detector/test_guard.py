@@ -11,8 +11,8 @@ import factories
 import pytest
 
 from parklink.detector import agents, engine, guard, topology
+from parklink.detector.events import millis, of_model
 from parklink.detector.ports import Message, StageIO
-from parklink.detector.state import millis
 from parklink.detector.thresholds import Thresholds
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -42,7 +42,7 @@ def test_a_raising_record_is_set_aside_and_the_next_one_still_alerts(
     boom = factories.shipment(shipment_id="SH-BOOM")  # 36 h late
     assert raising.process(boom, NOW) == []
     assert raising.refused == [
-        (boom, guard.STAGE_ERROR, "stage shipments raised ZeroDivisionError: boom")
+        (of_model(boom), guard.STAGE_ERROR, "stage shipments raised ZeroDivisionError: boom")
     ]
     assert raising.tables["shipments"].get("SH-BOOM") is None
     assert raising.tables["shipments"].data == {}
@@ -58,7 +58,13 @@ def test_a_batch_that_raises_is_redone_record_by_record(raising: engine.Engine) 
     )
     io = raising._io["shipments"]
     batch = [
-        Message(shipment_id, factories.shipment(shipment_id=shipment_id), 0, offset, millis(NOW))
+        Message(
+            shipment_id,
+            of_model(factories.shipment(shipment_id=shipment_id)),
+            0,
+            offset,
+            millis(NOW),
+        )
         for offset, shipment_id in enumerate(("SH-1", "SH-BOOM", "SH-3"))
     ]
 

@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import factories
 
+from parklink.detector.events import of_model
 from parklink.detector.rules import weeks
 from parklink.detector.stages import Stages
 from parklink.detector.state import OrderEntity, OrderView, Week, WeekHead, WeekMessage
@@ -27,7 +28,9 @@ def test_running_demand_does_not_drift_when_orders_leave() -> None:
     # As a float running total, 0.1 + 0.2 - 0.1 is 0.20000000000000004: above a capacity of
     # 0.2, so the shortfall would never resolve.
     stages = Stages(Thresholds())
-    bucket, msg = stages.capacity(factories.capacity(actual_capacity=0.2, maximum_capacity=None))
+    bucket, msg = stages.capacity(
+        of_model(factories.capacity(actual_capacity=0.2, maximum_capacity=None))
+    )
     week, _, _ = stages.week(None, bucket, msg, 1)
     found = []
     events = [
@@ -38,7 +41,7 @@ def test_running_demand_does_not_drift_when_orders_leave() -> None:
     held = None
     for n, event in enumerate(events):
         held = held if event.order_id == "PO-1" else None
-        entity, [(bucket, message)] = stages.order(held, event)
+        entity, [(bucket, message)] = stages.order(held, of_model(event))
         held = entity if event.order_id == "PO-1" else held
         week, _, alerts = stages.week(week, bucket, message, 2 + n)
         found += [(a.alert_id, a.severity) for a in alerts if a.type == "CAPACITY_SHORTFALL"]
@@ -63,10 +66,10 @@ def test_rebuilding_from_the_stored_entries_gives_the_same_weeks() -> None:
     ]
     for event in events:
         if isinstance(event, CapacityEvent):
-            messages = [stages.capacity(event)]
+            messages = [stages.capacity(of_model(event))]
         else:
             assert isinstance(event, OrderEvent)
-            entity, messages = stages.order(orders.get(event.order_id), event)
+            entity, messages = stages.order(orders.get(event.order_id), of_model(event))
             orders[event.order_id] = entity
         for bucket, message in messages:
             live[bucket], saved, _ = stages.week(live.get(bucket), bucket, message, 10)
@@ -84,7 +87,7 @@ def test_rebuilding_from_the_stored_entries_gives_the_same_weeks() -> None:
 def test_a_repeated_order_view_stores_no_entry_and_counts_once() -> None:
     stages = Stages(Thresholds())
     order = factories.order(order_id="PO-1", quantity=60)
-    _, [(bucket, message)] = stages.order(None, order)
+    _, [(bucket, message)] = stages.order(None, of_model(order))
     week, saved, _ = stages.week(None, bucket, message, 1)
     assert saved.order is not None
     again = WeekMessage(order=message.order)
@@ -112,9 +115,9 @@ def test_the_cheap_week_impacts_match_the_worded_alerts() -> None:
     severities = set()
     for n, event in enumerate(steps):
         if isinstance(event, CapacityEvent):
-            messages = [stages.capacity(event)]
+            messages = [stages.capacity(of_model(event))]
         else:
-            entity, messages = stages.order(entities.get(event.order_id), event)
+            entity, messages = stages.order(entities.get(event.order_id), of_model(event))
             entities[event.order_id] = entity
         for bucket, message in messages:
             week, _, _ = stages.week(week, bucket, message, 1000 + n)

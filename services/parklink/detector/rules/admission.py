@@ -15,18 +15,25 @@ empty of its orders, and declare for a past nobody watches any more."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import timedelta
 
+from parklink.detector.events import (
+    CapacityRecord,
+    OrderRecord,
+    ParkRecord,
+    ShipmentRecord,
+    moment,
+)
 from parklink.detector.rules.retention import DAY_MS, Retention
 from parklink.detector.state import OrderEntity, ShipmentEntity
 from parklink.eventkit.bounds import TimeBounds, event_time_problem
-from parklink.eventkit.contracts import CapacityEvent, OrderEvent, ParkEvent, ShipmentEvent
-from parklink.eventkit.parties import party_problem
+from parklink.eventkit.parties import Problem, capacity_problem, order_problem, shipment_problem
 
 PARTY_RULE = "party-rule"
 PARTY_MISMATCH = "party-mismatch"
 OUT_OF_BOUNDS = "out-of-bounds"
 PAST_WEEK = "past-week"
+MS = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,24 +42,43 @@ class Refusal:
     message: str
 
 
-def admit(event: ParkEvent, appended_ms: int, bounds: TimeBounds) -> Refusal | None:
-    """None when the event may be taken in, judged on its own and by its arrival time."""
-    broken = party_problem(event)
-    if broken is not None:
-        return Refusal(PARTY_RULE, f"{broken.rule}: {broken.message}")
-    arrived = datetime.fromtimestamp(appended_ms / 1000, UTC)
-    late_or_early = event_time_problem(event.event_time, arrived, bounds)
-    if late_or_early is not None:
-        return Refusal(OUT_OF_BOUNDS, late_or_early)
-    return None
+def _party_problem(event: ParkRecord) -> Problem | None:
+    src = event.source_park
+    if isinstance(event, ShipmentRecord):
+        return shipment_problem(src, event.origin_park, event.destination_park, event.shipment_id)
+    if isinstance(event, OrderRecord):
+        return order_problem(
+            src, event.buyer_park, event.supplier_park, event.status, event.order_id
+        )
+    return capacity_problem(src, event.park_id)
 
 
-def capacity_week(event: CapacityEvent, appended_ms: int, retention: Retention) -> Refusal | None:
+class Admission:
+    """The time bounds in the epoch milliseconds of records and broker times."""
+
+    def __init__(self, bounds: TimeBounds) -> None:
+        self.bounds = bounds
+        self.skew_ms = bounds.skew // MS
+        self.horizon_ms = bounds.horizon // MS
+
+    def admit(self, event: ParkRecord, appended_ms: int) -> Refusal | None:
+        """None when the event may be taken in, judged on its own and by its arrival time."""
+        broken = _party_problem(event)
+        if broken is not None:
+            return Refusal(PARTY_RULE, f"{broken.rule}: {broken.message}")
+        at = event.event_time
+        if appended_ms - self.horizon_ms <= at <= appended_ms + self.skew_ms:
+            return None
+        late_or_early = event_time_problem(moment(at), moment(appended_ms), self.bounds)
+        return None if late_or_early is None else Refusal(OUT_OF_BOUNDS, late_or_early)
+
+
+def capacity_week(event: CapacityRecord, appended_ms: int, retention: Retention) -> Refusal | None:
     """A declaration may not be for a week that has left the tables by its arrival time."""
     week = event.week_start.isoformat()
     if not retention.week_expired(week, appended_ms):
         return None
-    arrived = datetime.fromtimestamp(appended_ms / 1000, UTC)
+    arrived = moment(appended_ms)
     return Refusal(
         PAST_WEEK,
         f"capacity for the week of {week} arrived {arrived.isoformat()}: that week ended more "
@@ -61,7 +87,7 @@ def capacity_week(event: CapacityEvent, appended_ms: int, retention: Retention) 
     )
 
 
-def order_binding(held: OrderEntity | None, event: OrderEvent) -> Refusal | None:
+def order_binding(held: OrderEntity | None, event: OrderRecord) -> Refusal | None:
     """An order's buyer and supplier are those of its first event."""
     if held is None:
         return None
@@ -75,7 +101,7 @@ def order_binding(held: OrderEntity | None, event: OrderEvent) -> Refusal | None
     )
 
 
-def shipment_binding(held: ShipmentEntity | None, event: ShipmentEvent) -> Refusal | None:
+def shipment_binding(held: ShipmentEntity | None, event: ShipmentRecord) -> Refusal | None:
     """A shipment's origin and destination are those of its first event."""
     if held is None:
         return None

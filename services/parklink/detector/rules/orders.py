@@ -9,13 +9,13 @@ bucket in the list is what re-sends it."""
 
 from __future__ import annotations
 
+from parklink.detector.events import OrderRecord
 from parklink.detector.state import OrderEntity, OrderView
-from parklink.eventkit.contracts import OrderEvent
 
 
 def apply_order(
     entity: OrderEntity | None,
-    event: OrderEvent,
+    event: OrderRecord,
     offset: int | None = None,
     committed: int | None = None,
 ) -> tuple[OrderEntity, list[tuple[str, OrderView]]]:

@@ -3,11 +3,12 @@ arrival; and the shipment's view for its corridor (CORRIDOR_CONGESTION)."""
 
 from __future__ import annotations
 
+from parklink.detector.events import ShipmentRecord
 from parklink.detector.rules.limits import bound, bounded_impact
 from parklink.detector.rules.text import duration, when
-from parklink.detector.state import AlertState, ShipmentEntity, ShipmentView, millis
+from parklink.detector.state import AlertState, ShipmentEntity, ShipmentView
 from parklink.detector.thresholds import Thresholds
-from parklink.eventkit.contracts import AlertType, Severity, ShipmentEvent
+from parklink.eventkit.contracts import AlertType, Severity
 
 HOUR_MS = 3_600_000
 MAX_CORRIDORS = 16
@@ -17,7 +18,7 @@ park, and the oldest corridors then keep its last view until it leaves the table
 
 
 def apply_shipment(
-    entity: ShipmentEntity | None, event: ShipmentEvent
+    entity: ShipmentEntity | None, event: ShipmentRecord
 ) -> tuple[ShipmentEntity, bool]:
     """The shipment's new state and whether the event told anything new.
 
@@ -26,13 +27,13 @@ def apply_shipment(
     shipment record)."""
     if entity is None:
         return ShipmentEntity.of(event), True
-    event_time, event_id = millis(event.event_time), event.event_id
+    event_time, event_id = event.event_time, event.event_id
     newer = (event_time, event_id) > entity.version
     eta = event.estimated_arrival
     newer_eta = eta is not None and (event_time, event_id) > entity.eta_version
     if not newer and not newer_eta:
         return entity, False
-    base: ShipmentEntity | ShipmentEvent = event if newer else entity
+    base: ShipmentEntity | ShipmentRecord = event if newer else entity
     corridors = entity.corridors
     if newer and event.corridor not in corridors:
         corridors = (*corridors, event.corridor)[-MAX_CORRIDORS:]
@@ -41,13 +42,13 @@ def apply_shipment(
         event_time=event_time if newer else entity.event_time,
         event_id=event_id if newer else entity.event_id,
         source_park=base.source_park,
-        status=event.status.value if newer else entity.status,
+        status=event.status if newer else entity.status,
         order_ids=tuple(event.order_ids) if newer else entity.order_ids,
         origin_park=base.origin_park,
         destination_park=base.destination_park,
         corridor=base.corridor,
-        planned_arrival=millis(event.planned_arrival) if newer else entity.planned_arrival,
-        eta=millis(eta) if newer_eta and eta is not None else entity.eta,
+        planned_arrival=event.planned_arrival if newer else entity.planned_arrival,
+        eta=eta if newer_eta and eta is not None else entity.eta,
         eta_time=event_time if newer_eta else entity.eta_time,
         eta_event_id=event_id if newer_eta else entity.eta_event_id,
         corridors=corridors,
