@@ -41,6 +41,10 @@ from parklink.eventkit.web import METRICS_REFUSAL, error_body, metrics_allowed
 log = logging.getLogger(__name__)
 
 FETCH_BYTES_PER_PARTITION = 256 * 1024
+PRODUCE_BATCH_BYTES = 512 * 1024
+"""The producer's record batch per partition (aiokafka: 16 KiB). A stage writes a changelog
+entry per changed key of a fetch, hundreds to one partition at once; with 16 KiB batches
+every fortieth write waited for the batch before it to be sent and acknowledged."""
 
 
 @dataclass
@@ -227,6 +231,7 @@ class Detector:
             consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
             producer_acks=-1,
             producer_linger=0.002,
+            producer_max_batch_size=PRODUCE_BATCH_BYTES,
             key_serializer="raw",
             value_serializer="raw",
         )
