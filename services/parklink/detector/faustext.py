@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faust.assignor.partition_assignor import PartitionAssignor
 from faust.stores.memory import Store as MemoryStore
 from faust.tables.recovery import Recovery
@@ -75,6 +75,11 @@ def check() -> None:
     send = list(inspect.signature(faust_aiokafka.Producer.send).parameters)
     if send[:7] != ["self", "topic", "key", "value", "partition", "timestamp", "headers"]:
         problems.append(f"Producer.send takes {send}")
+    if not callable(getattr(faust_aiokafka.Producer, "_ensure_producer", None)):
+        problems.append("Producer._ensure_producer is gone")
+    for name in ("create_batch", "send_batch"):
+        if not callable(getattr(AIOKafkaProducer, name, None)):
+            problems.append(f"aiokafka's producer has no {name}")
     if "fetch_max_wait_ms=" not in inspect.getsource(
         faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
     ):
@@ -246,6 +251,33 @@ def send(
     producer: Any = app.producer
     coro: Awaitable[Any] = producer.send(topic, key, value, partition, None, headers)
     return coro
+
+
+async def send_batches(
+    app: faust.App, topic: str, entries: Sequence[tuple[bytes, bytes | None, int]]
+) -> list[Awaitable[Any]]:
+    """Hand encoded messages for known partitions to the producer as one record batch per
+    partition (more where one fills up), built in aiokafka's C batch builder, instead of a
+    producer call, a future and a batch append per message (the commit's producer flush
+    covers them as it covers `send`). The futures of the batches' deliveries."""
+    producer: Any = app.producer._ensure_producer()  # type: ignore[attr-defined]
+    builders: dict[int, Any] = {}
+    sent: list[Awaitable[Any]] = []
+    for key, value, partition in entries:
+        builder = builders.get(partition)
+        if builder is None:
+            builder = builders[partition] = producer.create_batch()
+        if builder.append(timestamp=None, key=key, value=value) is None:  # full
+            sent.append(await producer.send_batch(builder, topic, partition=partition))
+            builder = builders[partition] = producer.create_batch()
+            if builder.append(timestamp=None, key=key, value=value) is None:
+                raise ValueError(
+                    f"a message of {len(value or b'')} bytes for {topic} is larger "
+                    "than a producer batch"
+                )
+    for partition, builder in builders.items():
+        sent.append(await producer.send_batch(builder, topic, partition=partition))
+    return sent
 
 
 def table_set(table: Any, key: str, value: Any, partition: int) -> None:

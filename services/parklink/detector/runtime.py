@@ -255,13 +255,23 @@ class StageRunner:
         self._raw.clear()
         pending: list[Any] = []
         for table in io.tables.values():
+            writes = table.drain()
+            if not writes:
+                continue
             dumps = table.codec.dumps
-            for key, value, partition in table.drain():
-                raw = None if value is None else dumps(value)  # None: a tombstone
-                fut = await faustext.send(app, table.changelog, key.encode(), raw, partition)
-                pending.append(fut)
-                if table.spec.changelog_is_alerts and value is not None:
-                    self.runtime.emitted(value)
+            entries = [
+                (
+                    key.encode(),
+                    None if value is None else dumps(value),
+                    partition,
+                )  # None: a tombstone
+                for key, value, partition in writes
+            ]
+            pending += await faustext.send_batches(app, table.changelog, entries)
+            if table.spec.changelog_is_alerts:
+                for _, value, _ in writes:
+                    if value is not None:
+                        self.runtime.emitted(value)
         if self.stage.concludes:
             for fut in pending:
                 await fut
