@@ -42,15 +42,16 @@ def _due(io: StageIO, batch: Sequence[Message]) -> list[tuple[int, int]]:
 
 
 def _sweep(io: StageIO, batch: Sequence[Message], name: str, expired: Any) -> None:
-    """Drop the entries of the table `name` that `expired(value, now)` says have left."""
-    due = _due(io, batch)
+    """Drop the entries of the table `name` that `expired(value, now)` says have left, in
+    one pass over the table for all the batch's due partitions."""
+    due = dict(_due(io, batch))
     if not due:
         return
     table = io.table(name)
-    for partition, now in due:
-        for key, value, part in list(table.entries()):
-            if part == partition and expired(value, now):
-                table.delete(key, partition)
+    for key, value, part in list(table.entries()):
+        now = due.get(part)
+        if now is not None and expired(value, now):
+            table.delete(key, part)
 
 
 def _refused(io: StageIO, msg: Message, refusal: admission.Refusal | None) -> bool:

@@ -86,6 +86,8 @@ def check() -> None:
         problems.append("AIOKafkaConsumerThread._create_worker_consumer changed")
     if "self._fetch_max_wait_ms = " not in inspect.getsource(AIOKafkaConsumer.__init__):
         problems.append("aiokafka's consumer no longer keeps _fetch_max_wait_ms")
+    if "self.data: MutableMapping = {}" not in inspect.getsource(MemoryStore.__post_init__):
+        problems.append("the memory store no longer keeps its entries in a dict of its own")
     if "self._key_partition" not in inspect.getsource(MemoryStore.__post_init__):
         problems.append("the memory store no longer keeps _key_partition")
     if not callable(getattr(PartitionAssignor, "assigned_actives", None)):
@@ -280,16 +282,23 @@ async def send_batches(
     return sent
 
 
+def table_dict(table: Any) -> dict[str, Any]:
+    """The memory store's own dict of a table's entries, for reads (the store's mapping
+    methods are Python code around it; faust clears and updates it in place, never swaps it)."""
+    data: dict[str, Any] = table.data.data
+    return data
+
+
 def table_set(table: Any, key: str, value: Any, partition: int) -> None:
     """Set an in-memory table entry without faust writing its changelog (the detector writes
     it through `send`), and let the memory store drop the key when `partition` is revoked."""
-    table.data[key] = value
+    table.data.data[key] = value
     table.data._key_partition[key] = partition
 
 
 def table_delete(table: Any, key: str) -> None:
     """Drop an in-memory table entry without faust writing its changelog."""
-    table.data.pop(key, None)
+    table.data.data.pop(key, None)
     table.data._key_partition.pop(key, None)
 
 

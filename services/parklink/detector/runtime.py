@@ -41,7 +41,7 @@ class FaustTable(StagedTable):
     is collected for the changelog (each key's last value once per batch, or every write)."""
 
     def __init__(self, spec: TableSpec, table: Any, changelog: str, codec: Any) -> None:
-        super().__init__(table.data)
+        super().__init__(faustext.table_dict(table))
         self.spec = spec
         self.table = table
         self.changelog = changelog
