@@ -158,7 +158,11 @@ class Stages:
             state = CorridorState(corridor=corridor)
         held = state.shipments.get(view.shipment_id)
         limits = self.limits
-        before = None if fresh else corridors.congestion_alert(state, limits, now).impact()
+        before = None
+        if not fresh:
+            before = state.congestion
+            if before is None:
+                before = corridors.congestion_alert(state, limits, now).impact()
         writes = corridors.apply_view(state, view)
         advanced = bool(writes)
         out: list[AlertState] = []
@@ -173,6 +177,7 @@ class Stages:
             if not advanced or delay.impact() != impact:
                 out.append(replace(delay, at=now))
         after = corridors.congestion_alert(state, limits, now)
+        state.congestion = after.impact()
         if fresh:
             out += [after] if after.severity else []
         elif not advanced or before != after.impact():

@@ -258,6 +258,9 @@ class CorridorState:
     clock: int = 0
     counted: dict[str, ShipmentView] = field(default_factory=dict)
     """The shipments of `shipments` that count towards the congestion."""
+    congestion: Impact | None = None
+    """The impact of its CORRIDOR_CONGESTION as last worked out (None: not known, work it
+    out); every change of `shipments` forgets it. Memory only, like `counted`."""
 
 
 CorridorWrite = tuple[str, ShipmentView | None]

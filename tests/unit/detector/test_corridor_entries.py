@@ -76,3 +76,21 @@ def test_a_view_writes_its_entry_and_lets_the_oldest_calm_shipment_go() -> None:
     # Not news (an older or the same version): nothing changes, nothing is written.
     assert corridors.apply_view(state, replace(newest, event_time=8999)) == []
     assert corridors.apply_view(state, newest) == []
+
+
+def test_the_remembered_congestion_is_the_one_worked_out_and_a_change_forgets_it() -> None:
+    """The corridor stage works out the congestion before a view from what it remembered
+    after the last one: that must be what the corridor's views give, at every step."""
+    limits = Thresholds()
+    eng = Engine(limits, TimeBounds(skew=timedelta(days=1)))
+    steps = [(n, 36.0, 0) for n in range(6)] + [(1, 0.0, 5), (2, 80.0, 6), (7, 30.0, 7)]
+    for n, late, minutes in steps:
+        eng.process(shipment(n, late, minutes), NOW)
+        state: CorridorState = eng._io["corridors"].cache["corridors"][CORRIDOR]
+        assert state.congestion is not None
+        assert state.congestion == corridors.congestion_alert(state, limits, 0).impact()
+    corridors.remember(state, view(9, True, 10**13))
+    assert state.congestion is None
+    state.congestion = corridors.congestion_alert(state, limits, 0).impact()
+    corridors.forget(state, "SH-9")
+    assert state.congestion is None

@@ -70,6 +70,7 @@ def remember(state: CorridorState, view: ShipmentView) -> None:
     """Put a stored view into the corridor (in place), keeping `counted` in step."""
     sid = view.shipment_id
     state.shipments[sid] = view
+    state.congestion = None
     if counted(view, state.corridor):
         state.counted[sid] = view
     else:
@@ -77,6 +78,7 @@ def remember(state: CorridorState, view: ShipmentView) -> None:
 
 
 def forget(state: CorridorState, shipment_id: str) -> None:
+    state.congestion = None
     state.shipments.pop(shipment_id, None)
     state.counted.pop(shipment_id, None)
 

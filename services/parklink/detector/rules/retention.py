@@ -106,7 +106,7 @@ class Retention:
         if len(keep) == len(state.shipments):
             return state
         still = {sid: view for sid, view in keep.items() if counted(view, state.corridor)}
-        return replace(state, shipments=keep, counted=still)
+        return replace(state, shipments=keep, counted=still, congestion=None)
 
     def idle_delays(self, state: CorridorState, now: int) -> list[AlertState]:
         """The SHIPMENT_DELAY alerts of the delayed shipments `corridor_swept` lets go
