@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer
 from faust.assignor.partition_assignor import PartitionAssignor
 from faust.stores.memory import Store as MemoryStore
 from faust.tables.recovery import Recovery
@@ -80,6 +80,19 @@ def check() -> None:
     for name in ("create_batch", "send_batch"):
         if not callable(getattr(AIOKafkaProducer, name, None)):
             problems.append(f"aiokafka's producer has no {name}")
+    params = list(inspect.signature(AIOKafkaProducer._partition).parameters)
+    if params != [
+        "self",
+        "topic",
+        "partition",
+        "key",
+        "value",
+        "serialized_key",
+        "serialized_value",
+    ]:
+        problems.append(f"aiokafka's producer._partition takes {params}")
+    if "async def _wait_on_metadata" not in inspect.getsource(AIOKafkaClient):
+        problems.append("aiokafka's client has no _wait_on_metadata")
     if "fetch_max_wait_ms=" not in inspect.getsource(
         faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
     ):
@@ -256,16 +269,21 @@ def send(
 
 
 async def send_batches(
-    app: faust.App, topic: str, entries: Sequence[tuple[bytes, bytes | None, int]]
+    app: faust.App, topic: str, entries: Sequence[tuple[bytes, bytes | None, int | None]]
 ) -> list[Awaitable[Any]]:
-    """Hand encoded messages for known partitions to the producer as one record batch per
-    partition (more where one fills up), built in aiokafka's C batch builder, instead of a
-    producer call, a future and a batch append per message (the commit's producer flush
-    covers them as it covers `send`). The futures of the batches' deliveries."""
+    """Hand encoded messages to the producer as one record batch per partition (more where
+    one fills up), built in aiokafka's C batch builder, instead of a producer call, a future
+    and a batch append per message (the commit's producer flush covers them as it covers
+    `send`). A message without a partition goes where the producer's partitioner puts its
+    key, as `send` would. The futures of the batches' deliveries."""
     producer: Any = app.producer._ensure_producer()  # type: ignore[attr-defined]
     builders: dict[int, Any] = {}
     sent: list[Awaitable[Any]] = []
+    if any(partition is None for _, _, partition in entries):
+        await producer.client._wait_on_metadata(topic)
     for key, value, partition in entries:
+        if partition is None:
+            partition = producer._partition(topic, None, key, value, key, value)
         builder = builders.get(partition)
         if builder is None:
             builder = builders[partition] = producer.create_batch()

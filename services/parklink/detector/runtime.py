@@ -275,12 +275,13 @@ class StageRunner:
         if self.stage.concludes:
             for fut in pending:
                 await fut
+        by_output: dict[str, list[tuple[bytes, bytes | None, int | None]]] = {}
         for (name, key), items in io.outbox.items():
-            output = io.outputs[name]
-            await faustext.send(
-                app, output.topic, key.encode(), output.codec.dumps(tuple(items)), None
-            )
+            dumps = io.outputs[name].codec.dumps
+            by_output.setdefault(name, []).append((key.encode(), dumps(tuple(items)), None))
         io.outbox.clear()
+        for name, messages in by_output.items():
+            await faustext.send_batches(app, io.outputs[name].topic, messages)
         if faustext.generation(app) == generation:
             for tp, records in parts:
                 faustext.ack(app, tp, records[0].offset, records[-1].offset)
