@@ -195,6 +195,7 @@ _BODY_ERRORS = (
     struct.error,
 )
 """What fastavro raises for a body that is not a record of the schema it is read with."""
+_UNKNOWN = object()
 
 
 class Deserializer(Generic[R]):
@@ -208,6 +209,8 @@ class Deserializer(Generic[R]):
         self._writers = WriterSchemas(registry)
         self._resolve: dict[int, Any] = {}
         self._values_schema = values_schema(model.schema_name)
+        self._values_by_id: dict[int, Any] = {}
+        """By writer schema id: the values schema to read it with, None for another schema."""
 
     def _reader_for(self, schema_id: int, writer: Any) -> Any:
         """This code's reader schema, or None where the writer's schema is the same one: a
@@ -257,14 +260,18 @@ class Deserializer(Generic[R]):
         `deserialize`."""
         try:
             schema_id, body = split_frame(data)
-            writer = self._writers[schema_id]
+            schema = self._values_by_id.get(schema_id, _UNKNOWN)
+            if schema is _UNKNOWN:
+                writer = self._writers[schema_id]
+                own = self._reader_for(schema_id, writer) is None
+                schema = self._values_by_id[schema_id] = self._values_schema if own else None
         except SerdeError as exc:
             raise type(exc)(str(exc), topic=topic, partition=partition, offset=offset) from exc
-        if self._reader_for(schema_id, writer) is not None:
+        if schema is None:
             return None
         buf = io.BytesIO(body)
         try:
-            record = schemaless_reader(buf, self._values_schema, None)
+            record = schemaless_reader(buf, schema, None)
         except _BODY_ERRORS:  # `deserialize` says what is wrong with it
             return None
         if buf.tell() != len(body) or not isinstance(record, dict):
