@@ -155,6 +155,9 @@ class Week:
     head: WeekHead
     orders: dict[str, OrderView] = field(default_factory=dict)
     suppliers: dict[str, SupplierWeek] = field(default_factory=dict)
+    impacts: dict[str, dict[str, Impact]] = field(default_factory=dict, compare=False, repr=False)
+    """By supplier park: the impacts of its alerts of the week as last worked out (see
+    `weeks.week_impacts`); a change of its orders or declarations forgets them. Memory only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +261,7 @@ class CorridorState:
     clock: int = 0
     counted: dict[str, ShipmentView] = field(default_factory=dict)
     """The shipments of `shipments` that count towards the congestion."""
-    congestion: Impact | None = None
+    congestion: Impact | None = field(default=None, compare=False, repr=False)
     """The impact of its CORRIDOR_CONGESTION as last worked out (None: not known, work it
     out); every change of `shipments` forgets it. Memory only, like `counted`."""
 

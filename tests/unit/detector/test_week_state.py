@@ -3,6 +3,7 @@ weeks a worker rebuilds from its stored entries after a restart or a rebalance."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
@@ -126,3 +127,40 @@ def test_the_cheap_week_impacts_match_the_worded_alerts() -> None:
             assert weeks.week_impacts(week, parks, limits) == worded
             severities |= {impact[0] for impact in worded.values()}
     assert severities == {None, Severity.WARNING, Severity.CRITICAL}
+
+
+def test_the_remembered_impacts_are_the_ones_worked_out_and_a_change_forgets_them() -> None:
+    """The weekly stage takes a supplier's impacts before an update from what the week
+    remembered after the last one: at every step they must be what the week gives."""
+    stages, limits = Stages(Thresholds()), Thresholds()
+    steps: list[CapacityEvent | OrderEvent] = [
+        factories.capacity(actual_capacity=100, maximum_capacity=130, event_time=at(0)),
+        factories.order(order_id="PO-1", quantity=60, event_time=at(1)),
+        factories.order(order_id="PO-2", quantity=70, event_time=at(2)),
+        factories.order(order_id="PO-3", quantity=40, buyer_park="UZ-TAS-NAVOI", event_time=at(3)),
+        factories.capacity(actual_capacity=30, maximum_capacity=None, event_time=at(4)),
+        factories.order(order_id="PO-1", quantity=60, status="CANCELLED", event_time=at(5)),
+        factories.order(order_id="PO-2", quantity=70, due_date="2026-12-16", event_time=at(6)),
+    ]
+    book: dict[str, Week] = {}
+    entities: dict[str, OrderEntity] = {}
+    for n, event in enumerate(steps):
+        if isinstance(event, CapacityEvent):
+            messages = [stages.capacity(of_model(event))]
+        else:
+            entity, messages = stages.order(entities.get(event.order_id), of_model(event))
+            entities[event.order_id] = entity
+        for bucket, message in messages:
+            book[bucket], _, _ = stages.week(book.get(bucket), bucket, message, 100 + n)
+        for week in book.values():
+            assert week.impacts, "the stage remembers what it worked out"
+            for park, impacts in week.impacts.items():
+                fresh = Week(bucket=week.bucket, head=week.head, orders=week.orders)
+                fresh.suppliers = week.suppliers
+                assert impacts == weeks.week_impacts(fresh, [park], limits), (n, park)
+    week = book[BUCKET]
+    view = week.orders["PO-3"]
+    park = view.supplier_park
+    assert park in week.impacts
+    weeks.apply_week(week, WeekMessage(order=replace(view, event_time=view.event_time + 1)))
+    assert park not in week.impacts

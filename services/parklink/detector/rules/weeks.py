@@ -98,6 +98,7 @@ def apply_week(week: Week, message: WeekMessage) -> WeekWrites:
         msg = message.capacity
         held_decls = week.head.declarations.get(msg.park, ())
         decls = tuple(sorted((*held_decls, msg.declaration), key=lambda d: d.version))
+        week.impacts.pop(msg.park, None)
         week.head = replace(
             week.head,
             declarations={**week.head.declarations, msg.park: decls[-MAX_DECLARATIONS:]},
@@ -111,6 +112,7 @@ def _counts(week: Week, view: OrderView) -> bool:
 
 
 def _count(week: Week, view: OrderView) -> None:
+    week.impacts.pop(view.supplier_park, None)
     if _counts(week, view):
         supplier = week.suppliers.setdefault(view.supplier_park, SupplierWeek())
         supplier.open[view.order_id] = view
@@ -118,6 +120,7 @@ def _count(week: Week, view: OrderView) -> None:
 
 
 def _uncount(week: Week, view: OrderView) -> None:
+    week.impacts.pop(view.supplier_park, None)
     if _counts(week, view):
         supplier = week.suppliers[view.supplier_park]
         del supplier.open[view.order_id]
@@ -315,26 +318,37 @@ def drop_severity(week: Week, park: str, limits: Thresholds) -> Severity | None:
 
 def week_impacts(week: Week, parks: list[str], limits: Thresholds) -> dict[str, tuple[object, ...]]:
     """`{a.alert_id: a.impact() for a in week_alerts(...)}` without wording the alerts (this
-    runs twice for every order and capacity update)."""
+    runs before and after every order and capacity update): each park's as the week
+    remembers them (`Week.impacts`), worked out where it does not."""
+    out: dict[str, tuple[object, ...]] = {}
+    remembered = week.impacts
+    for park in dict.fromkeys(parks):
+        known = remembered.get(park)
+        if known is None:
+            known = remembered[park] = _park_impacts(week, park, limits)
+        out.update(known)
+    return out
+
+
+def _park_impacts(week: Week, park: str, limits: Thresholds) -> dict[str, tuple[object, ...]]:
     head = week.head
     out: dict[str, tuple[object, ...]] = {}
-    for park in dict.fromkeys(parks):
-        about = subject(park, head.category, head.week)
-        for kind, severity in (
-            (AlertType.CAPACITY_SHORTFALL, shortfall_severity(week, park, limits)),
-            (AlertType.CAPACITY_DROP, drop_severity(week, park, limits)),
-        ):
-            impact = NO_IMPACT
-            if severity is not None:
-                orders = open_orders(week, park)
-                impact = bounded_impact(
-                    severity,
-                    _parks(park, orders),
-                    [o.order_id for o in orders],
-                    (),
-                    limits.alert_list_limit,
-                )
-            out[alert_id(kind.value, about)] = impact
+    about = subject(park, head.category, head.week)
+    for kind, severity in (
+        (AlertType.CAPACITY_SHORTFALL, shortfall_severity(week, park, limits)),
+        (AlertType.CAPACITY_DROP, drop_severity(week, park, limits)),
+    ):
+        impact = NO_IMPACT
+        if severity is not None:
+            orders = open_orders(week, park)
+            impact = bounded_impact(
+                severity,
+                _parks(park, orders),
+                [o.order_id for o in orders],
+                (),
+                limits.alert_list_limit,
+            )
+        out[alert_id(kind.value, about)] = impact
     return out
 
 
