@@ -30,6 +30,14 @@ from parklink.kafkalocal.runner import ephemeral_kafka
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 FIGURES_PROPERTY = "fault-figures"  # a fault test's figures line, kept on its report
 
+# Every JVM the tests start, here or in a child (the Kafka nodes and their storage tool, the
+# ones `parklink up` and `parklink kafka up` start, the deploy checkers), compiles with C1 only
+# and collects with the serial collector: a test broker lives for minutes and serves little,
+# and C2's and G1's threads were about 40% of the CPU a node takes to start on 2 shared cores.
+# Set when this file is imported, so that the xdist workers and every process they start
+# inherit it; a JAVA_TOOL_OPTIONS of the caller's own is left as it is.
+os.environ.setdefault("JAVA_TOOL_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+
 
 def broker_unavailable(reason: str) -> None:
     """Fail in CI (a broker tier that silently skips is a failure), skip elsewhere."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from conftest import run_parklink
 from fault.conftest import NODES, Cluster, wait_until
 from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.errors import KafkaError
 
 from parklink.eventkit.bus import admin, broker_count
 from parklink.eventkit.catalog import load_catalog
@@ -25,10 +27,17 @@ def _topics(cluster: Cluster, prefix: str) -> list[str]:
 
 def _all_topics(cluster: Cluster, prefix: str) -> list[str]:
     """The catalog's topics under `prefix`, once every one of them is in the metadata (a
-    topic just created reaches each broker's metadata a moment later)."""
+    topic just created reaches each broker's metadata a moment later): the listing that had
+    them all, not a later one, which another node still behind may answer."""
     wanted = len(load_catalog().topics)
-    wait_until(lambda: len(_topics(cluster, prefix)) >= wanted, f"{wanted} topics {prefix}*", 60)
-    return _topics(cluster, prefix)
+    listed: list[list[str]] = []
+
+    def complete() -> bool:
+        listed.append(_topics(cluster, prefix))
+        return len(listed[-1]) >= wanted
+
+    wait_until(complete, f"{wanted} topics {prefix}*", 60)
+    return listed[-1]
 
 
 def _brokers(cluster: Cluster) -> int:
@@ -39,19 +48,42 @@ def _brokers(cluster: Cluster) -> int:
         return -1
 
 
+def _described(cluster: Cluster, names: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The metadata and the configs of the topics `names`, from a node that knows every one of
+    them: a node that started a moment ago (the tier restarts nodes) applies the topics created
+    since a little later, and answers UNKNOWN_TOPIC_OR_PARTITION for them until it has. What
+    the node says of a topic's replicas or configs plays no part in the wait."""
+    answer: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    def known() -> bool:
+        client = admin(cluster.servers)
+        try:
+            described = {t["name"]: t for t in client.describe_topics(names)}
+            configs = client.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, n, configs=None) for n in names],
+                config_filter="all",
+            )
+        except KafkaError:
+            return False
+        finally:
+            client.close()
+        topics = [described.get(n) for n in names]
+        if any(t is None or t.get("error_code") or not t["partitions"] for t in topics):
+            return False
+        if any(n not in configs.get("topic", {}) for n in names):
+            return False
+        answer.append((described, configs))
+        return True
+
+    wait_until(known, f"a node that knows every one of {names}", 60)
+    return answer[-1]
+
+
 def test_catalog_topics_have_replication_3_and_min_isr_2(
     healthy_cluster: Cluster, fault_prefix: str, report: Callable[..., str]
 ) -> None:
     names = _all_topics(healthy_cluster, fault_prefix)
-    client = admin(healthy_cluster.servers)
-    try:
-        described = {t["name"]: t for t in client.describe_topics(names)}
-        configs = client.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, n, configs=None) for n in names],
-            config_filter="all",
-        )
-    finally:
-        client.close()
+    described, configs = _described(healthy_cluster, names)
     replicas = {n: len(described[n]["partitions"][0]["replica_nodes"]) for n in names}
     min_isr = {n: configs["topic"][n]["min.insync.replicas"]["value"] for n in names}
     report(
@@ -76,8 +108,11 @@ def test_topics_apply_refuses_to_lower_replication_on_a_short_cluster(
     waited = run_parklink(env, "topics", "apply", "--brokers", str(NODES), "--wait", "3")
     created_short = _topics(cluster, prefix)
 
-    cluster.heal()
+    # The node starts again while `topics apply --wait` waits for the cluster to show it (what
+    # a deploy job does); then every node up and every partition whole, as the tier expects.
+    cluster.start(NODES - 1)
     done = run_parklink(env, "topics", "apply", "--brokers", str(NODES), "--wait", "120")
+    cluster.heal()
     created = _all_topics(cluster, prefix) if done.returncode == 0 else _topics(cluster, prefix)
     report(
         "topics-apply",

@@ -28,8 +28,9 @@ PARK_A = "KZ-ALA-IPA"
 PARK_B = "BY-MSK-GREATSTONE"
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the module's tests (each test has contexts of its own)."""
     if not CHROMIUM.exists():
         message = f"browser test cannot run: {CHROMIUM} is missing (apt-get install chromium)"
         if IN_CI:
@@ -43,6 +44,16 @@ def browser() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def browser(chromium: Any) -> Iterator[Any]:
+    """The module's Chromium as the test found it: no context open before, none left after
+    (each `new_page` opens a context of its own: its own storage, token and connection)."""
+    assert chromium.contexts == []
+    yield chromium
+    for context in chromium.contexts:
+        context.close()
 
 
 def _issue(console: Console, role: Role, name: str, park: str | None = None) -> str:
