@@ -408,12 +408,21 @@ class Publisher:
     _stop: threading.Event = field(default_factory=threading.Event)
     _workers: list[threading.Thread] = field(default_factory=list)
     _errors: list[BaseException] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _posting: int = 0
 
     def _run(self) -> None:
         try:
             with httpx.Client(timeout=httpx.Timeout(90.0, connect=5.0)) as client:
                 while not self._stop.is_set():
-                    outcome = post_batch(client, self.gw, self.script.batch(self.batch_size))
+                    batch = self.script.batch(self.batch_size)
+                    with self._lock:
+                        self._posting += 1
+                    try:
+                        outcome = post_batch(client, self.gw, batch)
+                    finally:
+                        with self._lock:
+                            self._posting -= 1
                     self.outcomes.append(outcome)
                     if outcome.status is None and self.stop_on_broken:
                         return
@@ -431,6 +440,11 @@ class Publisher:
 
     def accepted(self) -> int:
         return sum(1 for o in self.outcomes if o.status == 202)
+
+    def posting(self) -> int:
+        """Requests sent and not yet answered (a batch being built does not count)."""
+        with self._lock:
+            return self._posting
 
     def stop(self, timeout_s: float = 120.0) -> list[Outcome]:
         self._stop.set()

@@ -90,7 +90,12 @@ def test_sigterm_of_the_gateway_with_requests_in_flight_is_all_or_nothing_per_re
     )
     try:
         publisher.start()
-        wait_until(lambda: publisher.accepted() >= 8, "8 acknowledged requests before SIGTERM")
+        # The threads also spend time building their batches: the signal goes when requests
+        # are on the wire, so that some are in flight whatever the machine's speed.
+        wait_until(
+            lambda: publisher.accepted() >= 8 and publisher.posting() >= 2,
+            "8 acknowledged requests and 2 on the wire before SIGTERM",
+        )
         sigterm_at = time.monotonic()
         gw.proc.send_signal(signal.SIGTERM)
         try:
