@@ -25,6 +25,18 @@ def at(minutes: int) -> str:
     return (NOW + timedelta(minutes=minutes)).isoformat()
 
 
+def _messages(
+    stages: Stages, entities: dict[str, OrderEntity], event: CapacityEvent | OrderEvent
+) -> list[tuple[str, WeekMessage]]:
+    """The week messages of a capacity or order event (the orders' entities kept in
+    `entities`)."""
+    if isinstance(event, CapacityEvent):
+        return [stages.capacity(of_model(event))]
+    entity, messages = stages.order(entities.get(event.order_id), of_model(event))
+    entities[event.order_id] = entity
+    return messages
+
+
 def test_running_demand_does_not_drift_when_orders_leave() -> None:
     # As a float running total, 0.1 + 0.2 - 0.1 is 0.20000000000000004: above a capacity of
     # 0.2, so the shortfall would never resolve.
@@ -57,7 +69,7 @@ def test_rebuilding_from_the_stored_entries_gives_the_same_weeks() -> None:
     heads: dict[str, WeekHead] = {}
     entries: dict[str, OrderView] = {}
     orders: dict[str, OrderEntity] = {}
-    events = [
+    events: list[CapacityEvent | OrderEvent] = [
         factories.capacity(event_time=at(0)),
         factories.order(order_id="PO-1", quantity=60, event_time=at(1)),
         factories.order(order_id="PO-2", quantity=70, event_time=at(2)),
@@ -66,13 +78,7 @@ def test_rebuilding_from_the_stored_entries_gives_the_same_weeks() -> None:
         factories.order(order_id="PO-1", quantity=60, due_date="2026-12-16", event_time=at(4)),
     ]
     for event in events:
-        if isinstance(event, CapacityEvent):
-            messages = [stages.capacity(of_model(event))]
-        else:
-            assert isinstance(event, OrderEvent)
-            entity, messages = stages.order(orders.get(event.order_id), of_model(event))
-            orders[event.order_id] = entity
-        for bucket, message in messages:
+        for bucket, message in _messages(stages, orders, event):
             live[bucket], saved, _ = stages.week(live.get(bucket), bucket, message, 10)
             if saved.head is not None:
                 heads[bucket] = saved.head
@@ -115,12 +121,7 @@ def test_the_cheap_week_impacts_match_the_worded_alerts() -> None:
     entities: dict[str, OrderEntity] = {}
     severities = set()
     for n, event in enumerate(steps):
-        if isinstance(event, CapacityEvent):
-            messages = [stages.capacity(of_model(event))]
-        else:
-            entity, messages = stages.order(entities.get(event.order_id), of_model(event))
-            entities[event.order_id] = entity
-        for bucket, message in messages:
+        for bucket, message in _messages(stages, entities, event):
             week, _, _ = stages.week(week, bucket, message, 1000 + n)
             parks = ["CN-QD-SCODA", "KZ-ALA-IPA"]
             worded = {a.alert_id: a.impact() for a in weeks.week_alerts(week, parks, limits, 0)}
@@ -145,12 +146,7 @@ def test_the_remembered_impacts_are_the_ones_worked_out_and_a_change_forgets_the
     book: dict[str, Week] = {}
     entities: dict[str, OrderEntity] = {}
     for n, event in enumerate(steps):
-        if isinstance(event, CapacityEvent):
-            messages = [stages.capacity(of_model(event))]
-        else:
-            entity, messages = stages.order(entities.get(event.order_id), of_model(event))
-            entities[event.order_id] = entity
-        for bucket, message in messages:
+        for bucket, message in _messages(stages, entities, event):
             book[bucket], _, _ = stages.week(book.get(bucket), bucket, message, 100 + n)
         for week in book.values():
             assert week.impacts, "the stage remembers what it worked out"
