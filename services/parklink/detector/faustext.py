@@ -309,7 +309,8 @@ def table_dict(table: Any) -> dict[str, Any]:
 
 def table_set(table: Any, key: str, value: Any, partition: int) -> None:
     """Set an in-memory table entry without faust writing its changelog (the detector writes
-    it through `send`), and let the memory store drop the key when `partition` is revoked."""
+    it through `send_batches`), and let the memory store drop the key when `partition` is
+    revoked."""
     table.data.data[key] = value
     table.data._key_partition[key] = partition
 
