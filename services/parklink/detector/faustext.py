@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.producer.message_accumulator import MessageAccumulator
 from faust.assignor.partition_assignor import PartitionAssignor
 from faust.stores.memory import Store as MemoryStore
 from faust.tables.recovery import Recovery
@@ -91,6 +92,8 @@ def check() -> None:
         "serialized_value",
     ]:
         problems.append(f"aiokafka's producer._partition takes {params}")
+    if "self._batches = " not in inspect.getsource(MessageAccumulator.__init__):
+        problems.append("aiokafka's message accumulator no longer keeps _batches")
     if "async def _wait_on_metadata" not in inspect.getsource(AIOKafkaClient):
         problems.append("aiokafka's client has no _wait_on_metadata")
     if "fetch_max_wait_ms=" not in inspect.getsource(
@@ -277,25 +280,32 @@ async def send_batches(
     `send`). A message without a partition goes where the producer's partitioner puts its
     key, as `send` would. The futures of the batches' deliveries."""
     producer: Any = app.producer._ensure_producer()  # type: ignore[attr-defined]
-    builders: dict[int, Any] = {}
-    sent: list[Awaitable[Any]] = []
+    pending = producer._message_accumulator._batches
     if any(partition is None for _, _, partition in entries):
         await producer.client._wait_on_metadata(topic)
+    by_partition: dict[int, list[tuple[bytes, bytes | None]]] = {}
     for key, value, partition in entries:
         if partition is None:
             partition = producer._partition(topic, None, key, value, key, value)
-        builder = builders.get(partition)
-        if builder is None:
-            builder = builders[partition] = producer.create_batch()
-        if builder.append(timestamp=None, key=key, value=value) is None:  # full
-            sent.append(await producer.send_batch(builder, topic, partition=partition))
-            builder = builders[partition] = producer.create_batch()
-            if builder.append(timestamp=None, key=key, value=value) is None:
-                raise ValueError(
-                    f"a message of {len(value or b'')} bytes for {topic} is larger "
-                    "than a producer batch"
-                )
-    for partition, builder in builders.items():
+        by_partition.setdefault(partition, []).append((key, value))
+    sent: list[Awaitable[Any]] = []
+    for partition, messages in by_partition.items():
+        if pending.get(TopicPartition(topic, partition)):
+            # A batch of the partition is still waiting to go: `send_batch` would wait until
+            # it has, holding up the stage; its messages join that batch instead.
+            for key, value in messages:
+                sent.append(await producer.send(topic, value, key=key, partition=partition))
+            continue
+        builder = producer.create_batch()
+        for key, value in messages:
+            if builder.append(timestamp=None, key=key, value=value) is None:  # full
+                sent.append(await producer.send_batch(builder, topic, partition=partition))
+                builder = producer.create_batch()
+                if builder.append(timestamp=None, key=key, value=value) is None:
+                    raise ValueError(
+                        f"a message of {len(value or b'')} bytes for {topic} is larger "
+                        "than a producer batch"
+                    )
         sent.append(await producer.send_batch(builder, topic, partition=partition))
     return sent
 
