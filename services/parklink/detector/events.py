@@ -19,10 +19,10 @@ from parklink.eventkit.contracts import (
     ShipmentEvent,
     capacity_key,
 )
+from parklink.eventkit.validation import epoch_date
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
-_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
 def millis(moment: datetime) -> int:
@@ -92,18 +92,6 @@ class CapacityRecord(NamedTuple):
 ParkRecord = OrderRecord | ShipmentRecord | CapacityRecord
 
 
-def _day(epoch_day: int) -> date:
-    day = _DAYS.get(epoch_day)
-    if day is None:
-        day = _DAYS[epoch_day] = date.fromordinal(epoch_day + _EPOCH_DAY)
-    return day
-
-
-_DAYS: dict[int, date] = {}
-"""The few distinct due dates and weeks of a stream (dates of the contract's years only: a
-record reaches `from_values` only after its dates were checked)."""
-
-
 # Positional: a third of the cost of keyword arguments from a dict, for every record read.
 def _order(v: dict[str, Any]) -> OrderRecord:
     return OrderRecord(
@@ -118,7 +106,7 @@ def _order(v: dict[str, Any]) -> OrderRecord:
         v["category"],
         v["quantity"],
         v["unit"],
-        _day(v["due_date"]),
+        epoch_date(v["due_date"]),
         v["value"],
     )
 
@@ -148,7 +136,7 @@ def _capacity(v: dict[str, Any]) -> CapacityRecord:
         v["source_park"],
         v["park_id"],
         v["category"],
-        _day(v["week_start"]),
+        epoch_date(v["week_start"]),
         v["actual_capacity"],
         v["maximum_capacity"],
         v["unit"],

@@ -302,11 +302,17 @@ def _epoch_millis(value: Any) -> int:
 def _epoch_day(value: Any) -> date:
     if type(value) is not int or not _FIRST_DAY <= value < _END_DAY:
         raise _Doubt
-    day = _EPOCH_DAYS.get(value)
+    return epoch_date(value)
+
+
+def epoch_date(epoch_day: int) -> date:
+    """The date of an Avro date's epoch day; the few distinct due dates and weeks of a stream
+    are remembered (up to a bound)."""
+    day = _EPOCH_DAYS.get(epoch_day)
     if day is None:
-        day = date.fromordinal(value + _EPOCH_DAY)
+        day = date.fromordinal(epoch_day + _EPOCH_DAY)
         if len(_EPOCH_DAYS) < KNOWN_LIMIT:
-            _EPOCH_DAYS[value] = day
+            _EPOCH_DAYS[epoch_day] = day
     return day
 
 
