@@ -4,14 +4,9 @@ for an unchanged state, so any stage may repeat itself safely."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from parklink.detector.events import moment
 from parklink.detector.state import AlertState, Impact, impact_of
 from parklink.eventkit.contracts import AlertStatus, DisruptionAlert
-
-
-def _moment(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def impact(alert: DisruptionAlert) -> Impact:
@@ -32,7 +27,7 @@ def transition(prev: DisruptionAlert | None, desired: AlertState) -> DisruptionA
     A conclusion not newer than the alert's last update is one this stage has already
     applied: after a crash the alert stage replays its input from the last committed offset
     while its state (the alerts topic) already holds what it emitted."""
-    at = _moment(desired.at)
+    at = moment(desired.at)
     if prev is not None and at <= prev.updated_at:
         return None
     if desired.severity is None:
