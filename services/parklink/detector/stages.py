@@ -180,7 +180,7 @@ class Stages:
         state.congestion = after.impact()
         if fresh:
             out += [after] if after.severity else []
-        elif not advanced or before != after.impact():
+        elif not advanced or before != state.congestion:
             out.append(after)
         out, state.clock = stamp(out, state.clock, now)
         return state, writes, out
