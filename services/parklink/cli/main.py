@@ -1,5 +1,11 @@
 """`parklink` — the one command-line entry point. Each subcommand lives with the package it
-drives and registers itself through a `register(subparsers)` function."""
+drives and registers itself through a `register(subparsers)` function.
+
+Every call of `parklink`, even `--version`, builds the whole parser, so a command module
+imports at its top only what `register()` needs: argparse, the standard library, its own
+constants. Each handler imports what does the work in its own body (a command with much work
+keeps it in a module of its own), and only the command that runs pays for a web stack, a
+Kafka client or the database layer. tests/unit/cli/test_main.py holds this."""
 
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ COMMAND_MODULES = (
     "parklink.detector.cli",
     "parklink.cli.tokens",
     "parklink.cli.parks",
-    "parklink.publisher.cli",
+    "parklink.cli.publish",
     "parklink.cli.subscribe",
     "parklink.cli.dlq",
     "parklink.simulator.cli",
