@@ -14,7 +14,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from importlib.metadata import version
+from typing import Any
 
 from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.logs import configure_logging
@@ -40,6 +40,27 @@ COMMAND_MODULES = (
 log = logging.getLogger("parklink")
 
 
+class _Version(argparse.Action):
+    """`--version`, read from the installed metadata only when asked for: importing
+    importlib.metadata and finding the distribution costs as much as the rest of the parser."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0,
+            default=argparse.SUPPRESS,
+            help="show program's version number and exit",
+            **kwargs,
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import version
+
+        print(f"{parser.prog} {version('parklink')}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parklink",
@@ -47,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Settings come from PARKLINK_* environment variables (see README).",
     )
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version('parklink')}")
+    parser.add_argument("--version", action=_Version)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ LIST_LOADED = (
     "import sys\n"
     "from parklink.cli.main import build_parser\n"
     "build_parser()\n"
-    "print('\\n'.join(sorted({name.partition('.')[0] for name in sys.modules})))\n"
+    "print('\\n'.join(sorted(sys.modules)))\n"
 )
 
 
@@ -53,9 +54,26 @@ def test_building_the_parser_loads_no_service_stack() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    loaded = set(done.stdout.split())
-    assert "parklink" in loaded
-    assert sorted(loaded.intersection(HEAVY)) == []
+    modules = set(done.stdout.split())
+    assert "parklink.cli.tokens" in modules
+    assert sorted({name.partition(".")[0] for name in modules}.intersection(HEAVY)) == []
+    # Reading the installed version costs as much again: only `--version` does it.
+    assert "importlib.metadata" not in modules
+
+
+def test_version_is_the_installed_one() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "parklink.cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        f"parklink {version('parklink')}\n",
+        "",
+    )
 
 
 def test_spelled_out_choices_are_the_real_ones() -> None:
