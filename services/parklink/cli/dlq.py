@@ -15,15 +15,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kafka import TopicPartition
-from kafka.errors import KafkaError
-
-from parklink.eventkit.bus import consumer, producer
-from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from parklink.eventkit.settings import Settings
 
 PARK_ROLES = ("orders", "shipments", "capacity")
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -99,6 +96,10 @@ def dead_letter(record: Any) -> DeadLetter:
 
 def read_dead_letters(servers: list[str], topic: str) -> Iterator[DeadLetter]:
     """Every record on the DLQ topic up to its end offsets when the read began."""
+    from kafka import TopicPartition
+
+    from parklink.eventkit.bus import consumer
+
     kafka = consumer(servers, group_id=None, enable_auto_commit=False)
     try:
         partitions = kafka.partitions_for_topic(topic)
@@ -160,6 +161,9 @@ def register(subparsers: Any) -> None:
 
 
 def _selection(args: argparse.Namespace) -> tuple[Settings, Iterator[DeadLetter]]:
+    from parklink.eventkit.catalog import load_catalog
+    from parklink.eventkit.settings import Settings, load_settings
+
     settings = load_settings(Settings)
     since = None if args.since is None else parse_since(args.since, datetime.now(UTC))
     topic = load_catalog()["dlq"].topic(settings.topic_prefix)
@@ -186,6 +190,11 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from kafka.errors import KafkaError
+
+    from parklink.eventkit.bus import producer
+    from parklink.eventkit.catalog import load_catalog
+
     settings, letters = _selection(args)
     catalog = load_catalog()
     park_topics = {catalog[role].topic(settings.topic_prefix) for role in PARK_ROLES}

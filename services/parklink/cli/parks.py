@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from parklink.eventkit import access, credentials
-from parklink.eventkit.bus import admin
-from parklink.eventkit.catalog import load_catalog
-from parklink.eventkit.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from parklink.eventkit.settings import Settings
 
 
 def register(subparsers: Any) -> None:
@@ -37,20 +35,24 @@ def register(subparsers: Any) -> None:
 
 
 def _secrets(settings: Settings) -> Path:
+    from parklink.eventkit import credentials
+
     return settings.kafka_secrets_dir or credentials.kafka_secrets_dir(settings.state_dir)
 
 
-def _names(settings: Settings) -> access.Names:
-    return access.Names(prefix=settings.topic_prefix)
-
-
 def _add(args: argparse.Namespace) -> int:
+    from parklink.eventkit import access, credentials
+    from parklink.eventkit.bus import admin
+    from parklink.eventkit.catalog import load_catalog
+    from parklink.eventkit.settings import Settings, load_settings
+
     settings = load_settings(Settings)
     user = access.park_principal(args.park_id)
     password = credentials.new_password()
     client = admin(settings.bootstrap_servers)
     try:
-        topics = access.admit_park(client, load_catalog(), _names(settings), args.park_id, password)
+        names = access.Names(prefix=settings.topic_prefix)
+        topics = access.admit_park(client, load_catalog(), names, args.park_id, password)
     finally:
         client.close()
     path = credentials.kafka_password_file(_secrets(settings), user)
@@ -62,6 +64,10 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
+    from parklink.eventkit import access, credentials
+    from parklink.eventkit.bus import admin
+    from parklink.eventkit.settings import Settings, load_settings
+
     settings = load_settings(Settings)
     user = access.park_principal(args.park_id)
     client = admin(settings.bootstrap_servers)

@@ -9,12 +9,12 @@ import getpass
 import re
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from parklink.eventkit.contracts import PARK_ID_PATTERN
 from parklink.eventkit.errors import ParkLinkError
-from parklink.eventkit.settings import Settings, load_settings
-from parklink.eventkit.tokens import DEFAULT_TTL, Role, TokenStore
+
+if TYPE_CHECKING:
+    from parklink.eventkit.tokens import TokenStore
 
 
 def register(subparsers: Any) -> None:
@@ -57,6 +57,9 @@ def register(subparsers: Any) -> None:
 
 
 def _store() -> TokenStore:
+    from parklink.eventkit.settings import Settings, load_settings
+    from parklink.eventkit.tokens import TokenStore
+
     return TokenStore.from_settings(load_settings(Settings))
 
 
@@ -65,6 +68,8 @@ TTL_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 def parse_ttl(text: str | None) -> timedelta | None:
     """`90d`, `12h`, `30m` or `never` (None: no expiry); no value means the default."""
+    from parklink.eventkit.tokens import DEFAULT_TTL
+
     if text is None:
         return DEFAULT_TTL
     if text.strip().lower() == "never":
@@ -90,12 +95,16 @@ def _person(name: str, what: str) -> str:
 
 
 def _park(park_id: str) -> str:
+    from parklink.eventkit.contracts import PARK_ID_PATTERN
+
     if not re.fullmatch(PARK_ID_PATTERN, park_id):
         raise ParkLinkError(f"{park_id!r} is not a park id (like CN-QD-SCODA)")
     return park_id
 
 
 def _issue(args: argparse.Namespace) -> int:
+    from parklink.eventkit.tokens import Role
+
     park: str | None = None
     if args.park is not None:
         role, name = Role.PARK, _park(args.park)

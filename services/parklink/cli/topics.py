@@ -6,9 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from parklink.eventkit.catalog import CATALOG_PATH, load_catalog
-from parklink.eventkit.settings import Settings, load_settings
-from parklink.eventkit.topic_admin import apply_catalog
+from parklink.eventkit.catalog import CATALOG_PATH
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +38,10 @@ def register(subparsers: Any) -> None:
 
 
 def _apply(args: argparse.Namespace) -> int:
+    from parklink.eventkit.catalog import load_catalog
+    from parklink.eventkit.settings import Settings, load_settings
+    from parklink.eventkit.topic_admin import apply_catalog
+
     settings = load_settings(Settings)
     catalog = load_catalog(args.catalog)
     report = apply_catalog(

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from parklink.console.config import ConsoleSettings
-from parklink.eventkit import service
-
 
 def register(subparsers: Any) -> None:
     console = subparsers.add_parser(
@@ -25,6 +22,8 @@ def register(subparsers: Any) -> None:
 
 
 def _run(_args: argparse.Namespace) -> int:
-    from parklink.console.app import serve  # the web stack loads only for this command
+    from parklink.console.app import serve
+    from parklink.console.config import ConsoleSettings
+    from parklink.eventkit import service
 
     return service.run(ConsoleSettings, serve)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from parklink.detector.config import DetectorSettings
-from parklink.eventkit import service
-
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -22,7 +19,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(_args: argparse.Namespace) -> int:
+    from parklink.detector.config import DetectorSettings
     from parklink.detector.main import run
+    from parklink.eventkit import service
 
     return service.run(DetectorSettings, run)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from parklink.eventkit.settings import load_settings
-from parklink.kafkalocal.config import KafkaLocalSettings
-from parklink.kafkalocal.runner import LocalKafka, iter_lines
+if TYPE_CHECKING:
+    from parklink.kafkalocal.runner import LocalKafka
 
 
 def register(subparsers: Any) -> None:
@@ -39,6 +38,10 @@ def register(subparsers: Any) -> None:
 
 
 def _kafka(**overrides: Any) -> LocalKafka:
+    from parklink.eventkit.settings import load_settings
+    from parklink.kafkalocal.config import KafkaLocalSettings
+    from parklink.kafkalocal.runner import LocalKafka
+
     return LocalKafka(load_settings(KafkaLocalSettings, **overrides))
 
 
@@ -58,9 +61,10 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
-    kafka = _kafka()
-    statuses = kafka.status()
+def _status(_args: argparse.Namespace) -> int:
+    from parklink.kafkalocal.runner import iter_lines
+
+    statuses = _kafka().status()
     for line in iter_lines(statuses):
         print(line)
     return 0 if any(s.running for s in statuses) else 1

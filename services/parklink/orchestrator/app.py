@@ -29,6 +29,7 @@ from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.config import KafkaLocalSettings
 from parklink.kafkalocal.runner import LocalKafka
 from parklink.orchestrator import supervisor
+from parklink.orchestrator.cli import add_up_arguments
 from parklink.orchestrator.config import OrchestratorSettings
 from parklink.orchestrator.plan import Part, plan
 from parklink.orchestrator.supervisor import Running
@@ -307,15 +308,6 @@ def down(settings: OrchestratorSettings) -> int:
     (state_dir / supervisor.RUN_FILE).unlink(missing_ok=True)
     say("stopped.")
     return 0
-
-
-def add_up_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--no-simulator", action="store_true", help="no simulated parks (for real parks)"
-    )
-    parser.add_argument(
-        "--detach", action="store_true", help="return once everything is ready (`parklink down`)"
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -7,8 +7,6 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    from parklink.orchestrator.app import add_up_arguments
-
     up = subparsers.add_parser(
         "up",
         help="the whole network on this machine (what `make run` does)",
@@ -26,6 +24,16 @@ def register(subparsers: Any) -> None:
         "order, then the local Kafka if `parklink up` started it.",
     )
     down.set_defaults(handler=_down)
+
+
+def add_up_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `parklink up`, also those of `python -m parklink.orchestrator`."""
+    parser.add_argument(
+        "--no-simulator", action="store_true", help="no simulated parks (for real parks)"
+    )
+    parser.add_argument(
+        "--detach", action="store_true", help="return once everything is ready (`parklink down`)"
+    )
 
 
 def _up(args: argparse.Namespace) -> int:

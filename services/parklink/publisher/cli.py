@@ -1,5 +1,6 @@
-"""`parklink publish --kind K FILE.jsonl`: publish a park's events from a JSON-lines file,
-straight to Kafka through the SDK (default) or through the HTTP gateway. Every line is
+"""What `parklink publish --kind K FILE.jsonl` does (its flags are in `parklink.cli.publish`:
+anything under `parklink.publisher` loads the SDK): publish a park's events from a JSON-lines
+file, straight to Kafka through the SDK (default) or through the HTTP gateway. Every line is
 validated on its own: a bad line is reported with its number and the good ones still go.
 Through the gateway, a batch answered 429 or 503 (or not answered) is sent again after the
 Retry-After the gateway asks for, a bounded number of times; an acknowledged batch is never
@@ -16,55 +17,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 
+from parklink.cli.publish import RETRIES
 from parklink.eventkit.bounds import TimeBounds
 from parklink.eventkit.contracts import PARK_ID_PATTERN, ParkEvent, now_utc
 from parklink.eventkit.errors import DeliveryFailed, EventRejected, ForeignPark, ParkLinkError
 from parklink.eventkit.settings import Settings, load_settings
-from parklink.eventkit.validation import KINDS, admit, validate_one
+from parklink.eventkit.validation import admit, validate_one
 from parklink.publisher.progress import Progress
 from parklink.publisher.sdk import Publisher
 
-CHUNK = 500
-RETRIES = 8
 MAX_WAIT_S = 60.0
 """The longest pause between two attempts, whatever Retry-After asks for."""
 
 Numbered = list[tuple[int, ParkEvent]]
 """Events with the line numbers they came from."""
-
-
-def register(subparsers: Any) -> None:
-    pub = subparsers.add_parser(
-        "publish",
-        help="publish events from a JSON-lines file, with progress",
-        description="Publishes one event per line of FILE (JSON objects of the given kind): "
-        "directly to Kafka through the publisher SDK (the default; needs --park and uses "
-        "PARKLINK_KAFKA_BOOTSTRAP, PARKLINK_REGISTRY_URL, PARKLINK_TOPIC_PREFIX), or through "
-        "the HTTP gateway with --gateway URL --token T. A bad line is reported with its number "
-        "and the good ones still go; the exit code is 1 if any line was rejected.",
-    )
-    pub.add_argument("--kind", required=True, choices=KINDS)
-    pub.add_argument("file", type=Path, metavar="FILE.jsonl")
-    pub.add_argument("--park", metavar="ID", help="the publishing park (direct mode)")
-    mode = pub.add_mutually_exclusive_group()
-    mode.add_argument("--direct", action="store_true", help="straight to Kafka (the default)")
-    mode.add_argument("--gateway", metavar="URL", help="through the gateway at URL")
-    pub.add_argument("--token", metavar="T", help="park token (with --gateway)")
-    pub.add_argument(
-        "--batch", type=int, default=CHUNK, metavar="N", help=f"events per batch ({CHUNK})"
-    )
-    pub.add_argument(
-        "--retries",
-        type=int,
-        default=RETRIES,
-        metavar="N",
-        help=f"with --gateway: attempts after a 429/503 or no answer, per batch ({RETRIES})",
-    )
-    pub.set_defaults(handler=_publish)
 
 
 @dataclass
@@ -229,7 +199,7 @@ def _sender(args: argparse.Namespace, settings: Settings) -> tuple[Sender, str |
     return DirectSender(args.park, settings), args.park
 
 
-def _publish(args: argparse.Namespace) -> int:
+def publish(args: argparse.Namespace) -> int:
     if args.batch < 1:
         raise ParkLinkError("--batch must be at least 1")
     if args.retries < 0:

@@ -6,12 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from parklink.eventkit import service
-from parklink.eventkit.catalog import CATALOG_PATH, load_catalog
-from parklink.eventkit.registry_client import RegistryClient, registry_credentials
-from parklink.eventkit.schemas import register_schemas
-from parklink.eventkit.settings import Settings, load_settings
-from parklink.registry.config import RegistrySettings
+from parklink.eventkit.catalog import CATALOG_PATH
 
 
 def register(subparsers: Any) -> None:
@@ -43,13 +38,20 @@ def register(subparsers: Any) -> None:
     reg.set_defaults(handler=_register_schemas)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(_args: argparse.Namespace) -> int:
+    from parklink.eventkit import service
     from parklink.registry.app import serve
+    from parklink.registry.config import RegistrySettings
 
     return service.run(RegistrySettings, serve)
 
 
 def _register_schemas(args: argparse.Namespace) -> int:
+    from parklink.eventkit.catalog import load_catalog
+    from parklink.eventkit.registry_client import RegistryClient, registry_credentials
+    from parklink.eventkit.schemas import register_schemas
+    from parklink.eventkit.settings import Settings, load_settings
+
     settings = load_settings(Settings)
     catalog = load_catalog(Path(args.catalog))
     auth = registry_credentials(settings, None if settings.registry_user else "writer")

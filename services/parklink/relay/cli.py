@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from parklink.eventkit import service
-from parklink.relay.config import RelaySettings
-
 
 def register(subparsers: Any) -> None:
     relay = subparsers.add_parser(
@@ -23,6 +20,8 @@ def register(subparsers: Any) -> None:
 
 
 def _run(_args: argparse.Namespace) -> int:
+    from parklink.eventkit import service
     from parklink.relay.app import serve
+    from parklink.relay.config import RelaySettings
 
     return service.run(RelaySettings, serve)

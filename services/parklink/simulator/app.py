@@ -34,6 +34,7 @@ from parklink.eventkit.web import (
     ops_router,
 )
 from parklink.simulator import credentials
+from parklink.simulator.cli import add_arguments
 from parklink.simulator.config import SimulatorSettings
 from parklink.simulator.geography import PARKS
 from parklink.simulator.runner import Runner, Stats
@@ -42,52 +43,6 @@ from parklink.simulator.sinks import DirectSink, GatewaySink, RecordingSink, Sin
 from parklink.simulator.world import World, WorldConfig
 
 log = logging.getLogger(__name__)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--scenario",
-        action="append",
-        default=[],
-        metavar="NAME[@START[/EVERY]]",
-        help=f"inject a disruption ({', '.join(SCENARIOS)}), START seconds after the start "
-        "(default 0), again every EVERY seconds; repeatable",
-    )
-    parser.add_argument("--rate", type=float, help="events per second (default 20)")
-    parser.add_argument(
-        "--speed", type=float, help="simulated seconds per wall-clock second (default 600)"
-    )
-    parser.add_argument("--seed", type=int, help="same seed, same world (default: random)")
-    parser.add_argument("--duration", type=float, help="stop after this many seconds")
-    parser.add_argument(
-        "--max-events",
-        type=int,
-        metavar="N",
-        help="generate N events, then stop once every one of them is published",
-    )
-    parser.add_argument(
-        "--record",
-        metavar="FILE",
-        help='append each acknowledged event to FILE as a JSON line {"kind", "event"}',
-    )
-    parser.add_argument(
-        "--direct", action="store_true", help="publish with the SDK to Kafka, not the gateway"
-    )
-    parser.add_argument(
-        "--time-origin",
-        metavar="ISO",
-        help="with --direct, for benchmarks: run the simulated clock at --speed from this wall "
-        "moment on and stamp events with it, like a detector given the same "
-        "PARKLINK_DETECTOR_TIME_ORIGIN and PARKLINK_DETECTOR_TIME_SPEED",
-    )
-    parser.add_argument("--gateway", metavar="URL", help="gateway URL (PARKLINK_GATEWAY_URL)")
-    parser.add_argument(
-        "--tokens", metavar="FILE", help='JSON {"parks": {ID: TOKEN}} (default: issue them)'
-    )
-    parser.add_argument(
-        "--offline-seconds", type=float, help="how long park-offline keeps a park silent"
-    )
-    parser.add_argument("--port", type=int, help="status/metrics port (0 = none; default 6068)")
 
 
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
