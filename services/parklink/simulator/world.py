@@ -195,10 +195,14 @@ class World:
 
         self.schedule(at, emit)
 
-    def advance(self, until: datetime) -> list[Emission]:
-        """Run the world up to `until` (simulated); the events that are published, in order."""
+    def advance(self, until: datetime, limit: int | None = None) -> list[Emission]:
+        """Run the world up to `until` (simulated); the events that are published, in order.
+        With `limit`, it stops once that many are out (the world then stands at the last
+        one's time, and the next call goes on from there)."""
         out: list[Emission] = []
         while self._heap and self._heap[0][0] <= until:
+            if limit is not None and len(out) >= limit:
+                return out
             at, _, action = heapq.heappop(self._heap)
             self.now = max(self.now, at)
             for emission in action(at):
