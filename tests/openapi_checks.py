@@ -8,11 +8,13 @@ import contextlib
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.strategies import SearchStrategy
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.specs.openapi.formats import STRING_FORMATS, unregister_string_format
+from schemathesis.transport.requests import ManagedCookiesSession
 
 Refine = Callable[[SearchStrategy[schemathesis.Case[Any]]], SearchStrategy[schemathesis.Case[Any]]]
 """Turns an operation's generated cases into the ones to send (e.g. to meet what the document
@@ -77,26 +79,42 @@ def _failures_of(
     operations = [op.ok() for op in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= min_operations
     failures: list[str] = []
-    for op in operations:
-        if op.path in skip:
-            continue
-        left_out = set((not_checked or {}).get(op.path, ()))
-        cases = op.as_strategy()
-        failure = _run(
-            cases if refine is None else refine(cases),
-            [c for c in checks if c.__name__ not in left_out],
-            base_url,
-            auths,
-            max_examples,
-        )
-        if failure is not None:
-            failures.append(f"{op.method.upper()} {op.path}: {failure}")
+    with _session() as session:
+        for op in operations:
+            if op.path in skip:
+                continue
+            left_out = set((not_checked or {}).get(op.path, ()))
+            cases = op.as_strategy()
+            failure = _run(
+                cases if refine is None else refine(cases),
+                [c for c in checks if c.__name__ not in left_out],
+                session,
+                base_url,
+                auths,
+                max_examples,
+            )
+            if failure is not None:
+                failures.append(f"{op.method.upper()} {op.path}: {failure}")
     return failures
+
+
+@contextlib.contextmanager
+def _session() -> Iterator[requests.Session]:
+    """One connection pool for the whole run instead of a new connection (and a look through
+    the environment for proxies) per request. Schemathesis drops the cookies of this kind of
+    session after each request, so every request carries only what it is sent with."""
+    session = ManagedCookiesSession()
+    session.trust_env = False  # the services under test listen on 127.0.0.1: no proxy
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 def _run(
     cases: SearchStrategy[schemathesis.Case[Any]],
     checks: list[Callable[..., Any]],
+    session: requests.Session,
     base_url: str,
     auths: Mapping[str, Mapping[str, str]],
     max_examples: int,
@@ -111,7 +129,9 @@ def _run(
     def check(case: schemathesis.Case[Any]) -> None:
         for who, headers in auths.items():
             try:
-                case.call_and_validate(base_url=base_url, headers=dict(headers), checks=checks)
+                case.call_and_validate(
+                    base_url=base_url, session=session, headers=dict(headers), checks=checks
+                )
             except AssertionError as exc:
                 raise AssertionError(f"as {who}: {exc}") from exc
 
