@@ -17,7 +17,7 @@ from parklink.eventkit.contracts import (
     capacity_key,
 )
 from parklink.simulator.geography import CORRIDORS, PARKS, PARKS_BY_ID
-from parklink.simulator.world import World, WorldConfig, monday
+from parklink.simulator.world import World, WorldConfig, monday, name_uuid
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -55,6 +55,12 @@ def test_advancing_with_a_limit_stops_early_and_changes_nothing() -> None:
         limited += [e.event.to_json() for e in batch]
     assert len(whole) > 7
     assert limited == whole
+
+
+def test_event_ids_are_the_uuid5_of_their_number_in_the_run() -> None:
+    for run_id in (uuid.UUID(int=0), uuid.uuid4()):
+        for n in [*range(1, 2000), 10**6, 2**63]:
+            assert name_uuid(run_id, n) == str(uuid.uuid5(run_id, str(n)))
 
 
 def test_a_new_run_has_fresh_event_ids_and_entity_ids() -> None:
