@@ -4,13 +4,17 @@ operation is tried and every failure is reported, not only the first."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+import contextlib
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.strategies import SearchStrategy
 from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.specs.openapi.formats import STRING_FORMATS, unregister_string_format
+from schemathesis.transport.requests import ManagedCookiesSession
 
 Refine = Callable[[SearchStrategy[schemathesis.Case[Any]]], SearchStrategy[schemathesis.Case[Any]]]
 """Turns an operation's generated cases into the ones to send (e.g. to meet what the document
@@ -33,36 +37,84 @@ def failures_of(
     max_examples: int = 25,
     min_operations: int = 1,
     refine: Refine | None = None,
+    formats: Mapping[str, SearchStrategy[str]] | None = None,
 ) -> list[str]:
     """Run generated requests against every operation of `base_url`/openapi.json (but the
     paths in `skip`), each sent once per header set of `auths`; `not_checked` names checks
     left out for a path (with the reason at the caller); `refine` adjusts the generated
-    cases. Returns the failures found."""
+    cases; `formats` replaces the generator of a string format for this run only. Returns
+    the failures found."""
+    with _formats(formats or {}):
+        return _failures_of(
+            base_url, auths, skip, not_checked, max_examples, min_operations, refine
+        )
+
+
+@contextlib.contextmanager
+def _formats(formats: Mapping[str, SearchStrategy[str]]) -> Iterator[None]:
+    """The generators of `formats` in place of schemathesis' own while the block runs (the
+    registry is global: left in place, they would change what other tests generate)."""
+    taken = set(formats) & set(STRING_FORMATS)
+    assert not taken, f"formats registered elsewhere: {sorted(taken)}"
+    for name, strategy in formats.items():
+        schemathesis.openapi.format(name, strategy)
+    try:
+        yield
+    finally:
+        for name in formats:
+            unregister_string_format(name)
+
+
+def _failures_of(
+    base_url: str,
+    auths: Mapping[str, Mapping[str, str]],
+    skip: Collection[str],
+    not_checked: Mapping[str, Collection[str]] | None,
+    max_examples: int,
+    min_operations: int,
+    refine: Refine | None,
+) -> list[str]:
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     checks = every_check()
     operations = [op.ok() for op in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= min_operations
     failures: list[str] = []
-    for op in operations:
-        if op.path in skip:
-            continue
-        left_out = set((not_checked or {}).get(op.path, ()))
-        cases = op.as_strategy()
-        failure = _run(
-            cases if refine is None else refine(cases),
-            [c for c in checks if c.__name__ not in left_out],
-            base_url,
-            auths,
-            max_examples,
-        )
-        if failure is not None:
-            failures.append(f"{op.method.upper()} {op.path}: {failure}")
+    with _session() as session:
+        for op in operations:
+            if op.path in skip:
+                continue
+            left_out = set((not_checked or {}).get(op.path, ()))
+            cases = op.as_strategy()
+            failure = _run(
+                cases if refine is None else refine(cases),
+                [c for c in checks if c.__name__ not in left_out],
+                session,
+                base_url,
+                auths,
+                max_examples,
+            )
+            if failure is not None:
+                failures.append(f"{op.method.upper()} {op.path}: {failure}")
     return failures
+
+
+@contextlib.contextmanager
+def _session() -> Iterator[requests.Session]:
+    """One connection pool for the whole run instead of a new connection (and a look through
+    the environment for proxies) per request. Schemathesis drops the cookies of this kind of
+    session after each request, so every request carries only what it is sent with."""
+    session = ManagedCookiesSession()
+    session.trust_env = False  # the services under test listen on 127.0.0.1: no proxy
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 def _run(
     cases: SearchStrategy[schemathesis.Case[Any]],
     checks: list[Callable[..., Any]],
+    session: requests.Session,
     base_url: str,
     auths: Mapping[str, Mapping[str, str]],
     max_examples: int,
@@ -77,7 +129,9 @@ def _run(
     def check(case: schemathesis.Case[Any]) -> None:
         for who, headers in auths.items():
             try:
-                case.call_and_validate(base_url=base_url, headers=dict(headers), checks=checks)
+                case.call_and_validate(
+                    base_url=base_url, session=session, headers=dict(headers), checks=checks
+                )
             except AssertionError as exc:
                 raise AssertionError(f"as {who}: {exc}") from exc
 

@@ -125,6 +125,10 @@ class Runner:
         """False once --max-events events were generated (the run then only publishes)."""
         return self.max_events is None or self.stats.generated < self.max_events
 
+    @property
+    def _left_to_generate(self) -> int | None:
+        return None if self.max_events is None else self.max_events - self.stats.generated
+
     def behind(self, now: float) -> bool:
         """Whether events now wait longer than lag_warn_s: the rate is not being sustained."""
         return self.lag(now) > self.lag_warn_s
@@ -153,7 +157,8 @@ class Runner:
                 if not self.generating and not self.backlog:
                     break
                 if self.generating and self.backlog < self.max_backlog:
-                    self._enqueue(self.world.advance(self.world.sim_time(elapsed)), now)
+                    until = self.world.sim_time(elapsed)
+                    self._enqueue(self.world.advance(until, self._left_to_generate), now)
                 self._log_injections()
                 self._watch_lag(now)
                 if now >= next_report:
@@ -167,8 +172,9 @@ class Runner:
         return self.stats
 
     def _enqueue(self, emissions: list[Emission], now: float) -> None:
-        if self.max_events is not None:
-            emissions = emissions[: self.max_events - self.stats.generated]
+        left = self._left_to_generate
+        if left is not None:
+            emissions = emissions[:left]  # a release of held events can go past the limit
         self.stats.generated += len(emissions)
         for emission in emissions:
             lane = (emission.park, emission.kind)

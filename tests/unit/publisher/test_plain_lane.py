@@ -187,16 +187,21 @@ POOLS = {
 }
 
 
+def _change(name: str) -> st.SearchStrategy[tuple[str, Any]]:
+    own = st.sampled_from(POOLS.get(name, TEXTS))
+    return st.tuples(st.just(name), st.one_of(own, own, own, VALUES, st.just(MISSING)))
+
+
+CHANGE = {name: _change(name) for kind in SAMPLES for name in [*SAMPLES[kind], "extra_field"]}
+"""The strategy of each field's change, made once: a strategy made anew for every draw costs
+hypothesis far more than the draw."""
+
+
 def _changes(kind: str) -> st.SearchStrategy[dict[str, Any]]:
     """Up to three fields changed: mostly to an edge value of their own type, sometimes to
     one of another type, or removed."""
-
-    def change(name: str) -> st.SearchStrategy[tuple[str, Any]]:
-        own = st.sampled_from(POOLS.get(name, TEXTS))
-        return st.tuples(st.just(name), st.one_of(own, own, own, VALUES, st.just(MISSING)))
-
     names = st.sampled_from([*SAMPLES[kind], "extra_field"])
-    return st.lists(names.flatmap(change), max_size=3).map(dict)
+    return st.lists(names.flatmap(CHANGE.__getitem__), max_size=3).map(dict)
 
 
 def _doc(kind: str, changes: dict[str, Any]) -> dict[str, Any]:

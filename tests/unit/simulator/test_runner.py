@@ -70,7 +70,9 @@ class FakeSink:
 
 
 def make_runner(sink: object, **kw: object) -> Runner:
-    world = World(WorldConfig(seed=11, start=START, speed=36_000.0, rate=2000.0))
+    # 2000 events per wall second from few orders per simulated hour (fast): the world's
+    # warm-up (orders placed from weeks before the start) is then little work.
+    world = World(WorldConfig(seed=11, start=START, speed=360_000.0, rate=2000.0))
     defaults: dict[str, object] = {
         "rate": 2000.0,
         "report_s": 60.0,

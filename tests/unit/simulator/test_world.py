@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from unit.simulator import alert_conditions as rules
@@ -16,7 +17,7 @@ from parklink.eventkit.contracts import (
     capacity_key,
 )
 from parklink.simulator.geography import CORRIDORS, PARKS, PARKS_BY_ID
-from parklink.simulator.world import World, WorldConfig, monday
+from parklink.simulator.world import World, WorldConfig, monday, name_uuid
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -43,6 +44,23 @@ def test_advancing_in_steps_changes_nothing() -> None:
     for s in range(1, 91):
         stepped += [e.event.to_json() for e in run(w, s)]
     assert stepped == whole
+
+
+def test_advancing_with_a_limit_stops_early_and_changes_nothing() -> None:
+    whole = [e.event.to_json() for e in run(world(), 30)]
+    w = world()
+    limited: list[dict[str, Any]] = []
+    while batch := w.advance(w.sim_time(30), limit=7):
+        assert len(batch) <= 7
+        limited += [e.event.to_json() for e in batch]
+    assert len(whole) > 7
+    assert limited == whole
+
+
+def test_event_ids_are_the_uuid5_of_their_number_in_the_run() -> None:
+    for run_id in (uuid.UUID(int=0), uuid.uuid4()):
+        for n in [*range(1, 2000), 10**6, 2**63]:
+            assert name_uuid(run_id, n) == str(uuid.uuid5(run_id, str(n)))
 
 
 def test_a_new_run_has_fresh_event_ids_and_entity_ids() -> None:
