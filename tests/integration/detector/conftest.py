@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import start_service, stop_service
+from conftest import start_service, stop_services
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from parklink.eventkit.bus import consumer, producer
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import DisruptionAlert, ParkEvent
+from parklink.eventkit.lag import GroupLag
 from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Deserializer, Serializer
@@ -50,6 +51,7 @@ class Network:
     env: dict[str, str] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
     _producer: KafkaProducer | None = None
+    _lag: GroupLag | None = None
     _serializers: dict[str, Serializer[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -134,6 +136,22 @@ class Network:
         des = Deserializer(self.registry, DisruptionAlert)
         return [des.deserialize(r.value) for r in self.read("alerts")]
 
+    def reads(self, topic: str) -> bool:
+        """Whether the detector group reads `topic`: a park topic or one of its own stage
+        topics (`<prefix><group>-*-batches`), not a changelog."""
+        own = f"{self.prefix}{self.group}-"
+        return topic in {self.topic(r) for r in ROLE.values()} or (
+            topic.startswith(own) and topic.endswith("-batches")
+        )
+
+    def caught_up(self) -> bool:
+        """Whether the group has committed every record of every topic it reads. A worker
+        commits a record only once what it concluded from it is out (at least once), so from
+        then on no record is left that could still give an alert."""
+        if self._lag is None:
+            self._lag = GroupLag(self.bootstrap.split(","), self.group, self.reads)
+        return self._lag.total() == 0
+
     def wait_for(self, check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -147,10 +165,11 @@ class Network:
         raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
     def close(self) -> None:
-        for w in self.workers:
-            stop_service(w.proc)
+        stop_services(w.proc for w in self.workers)
         if self._producer is not None:
             self._producer.close()
+        if self._lag is not None:
+            self._lag.close()
         self.registry.close()
 
 
