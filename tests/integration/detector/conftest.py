@@ -51,6 +51,7 @@ class Network:
     env: dict[str, str] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
     _producer: KafkaProducer | None = None
+    _reader: KafkaConsumer | None = None
     _lag: GroupLag | None = None
     _serializers: dict[str, Serializer[Any]] = field(default_factory=dict)
 
@@ -112,10 +113,14 @@ class Network:
         self._producer.flush()
 
     def read(self, role: str) -> list[Any]:
-        """Every record now on the topic (all partitions, from the beginning)."""
-        reader: KafkaConsumer = consumer(
-            self.bootstrap.split(","), group_id=None, isolation_level="read_committed"
-        )
+        """Every record now on the topic (all partitions, from the beginning). One reader
+        serves every call (the tests poll this: a new client is a TLS handshake and a SCRAM
+        login each time); after an error the next call makes a new one."""
+        if self._reader is None:
+            self._reader = consumer(
+                self.bootstrap.split(","), group_id=None, isolation_level="read_committed"
+            )
+        reader = self._reader
         try:
             parts = [
                 TopicPartition(self.topic(role), p)
@@ -129,8 +134,10 @@ class Network:
                 for batch in reader.poll(timeout_ms=500).values():
                     records.extend(batch)
             return sorted(records, key=lambda r: (r.timestamp, r.partition, r.offset))
-        finally:
+        except BaseException:
+            self._reader = None
             reader.close()
+            raise
 
     def alerts(self) -> list[DisruptionAlert]:
         des = Deserializer(self.registry, DisruptionAlert)
@@ -168,6 +175,8 @@ class Network:
         stop_services(w.proc for w in self.workers)
         if self._producer is not None:
             self._producer.close()
+        if self._reader is not None:
+            self._reader.close()
         if self._lag is not None:
             self._lag.close()
         self.registry.close()
