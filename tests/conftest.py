@@ -11,8 +11,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,19 +163,35 @@ def start_service(
 ) -> subprocess.Popen[bytes]:
     """Run `python -m <module>` with `env` added to the environment, wait until ready."""
     proc = spawn_module(module, env, log_path, *args)
+    await_service(module, proc, ready_url, log_path)
+    return proc
+
+
+def await_service(
+    module: str, proc: subprocess.Popen[bytes], ready_url: str, log_path: Path
+) -> None:
+    """Wait until a service started with `spawn_module` is ready; stopped if it is not."""
     try:
         wait_ready(module, ready_url, proc.poll, log_path)
     except ParkLinkError:
         stop_service(proc)
         raise
-    return proc
 
 
 def stop_service(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
+    stop_services([proc])
+
+
+def stop_services(procs: Iterable[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to each at once, then wait for them all (SIGKILL for those still running
+    after 20 s): they stop side by side, not one after another."""
+    running = [p for p in procs if p.poll() is None]
+    for proc in running:
         proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for proc in running:
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

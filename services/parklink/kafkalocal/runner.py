@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -42,6 +43,8 @@ RECIPE_DIR = DEPLOY_DIR / "kafka"
 POM = RECIPE_DIR / "pom.xml"
 ADMIN, BROKER = "admin", "broker"
 SCRAM = "SCRAM-SHA-512"
+CLASSES_DUMP = "classes.jsa"
+"""What a node's JVM writes on exit while there is no class archive yet (see _java)."""
 
 
 def kafka_version() -> str:
@@ -226,9 +229,23 @@ class LocalKafka:
         marker.write_text(self.version)
         return self.libs
 
-    def _java(self, main: str, *args: str, heap_mb: int = 256) -> list[str]:
+    def _java(
+        self, main: str, *args: str, heap_mb: int = 256, dump_to: Path | None = None
+    ) -> list[str]:
+        """The JVM's command line. It maps the class archive when there is one (Java's
+        application class data sharing: a node starts on about a third less CPU); without
+        one, a JVM given `dump_to` writes the classes it loaded there when it exits, for
+        `down` to keep as the archive."""
+        archive = self.class_archive()
+        if archive.exists():
+            share = [f"-XX:SharedArchiveFile={archive}"]
+        elif dump_to is not None:
+            share = [f"-XX:ArchiveClassesAtExit={dump_to}"]
+        else:
+            share = []
         return [
             self.settings.java,
+            *share,
             f"-Xms{heap_mb}m",
             f"-Xmx{heap_mb}m",
             f"-Dlog4j2.configurationFile={RECIPE_DIR / 'log4j2.properties'}",
@@ -238,6 +255,40 @@ class LocalKafka:
             main,
             *args,
         ]
+
+    def class_archive(self) -> Path:
+        """One class archive per Kafka version (next to its jars) and Java binary."""
+        java = shutil.which(self.settings.java) or self.settings.java
+        try:
+            stamp = f"{os.path.realpath(java)}:{os.stat(java).st_mtime_ns}"
+        except OSError:
+            stamp = java
+        digest = hashlib.sha256(stamp.encode()).hexdigest()[:12]
+        return self.libs.parent / f"classes-{digest}.jsa"
+
+    def _keep_classes(self, dump: Path) -> None:
+        """Make the classes a node's JVM wrote on a clean exit the archive, once Java maps
+        it without complaint (a truncated archive would crash the JVMs that map it)."""
+        archive = self.class_archive()
+        if not dump.exists() or archive.exists():
+            return
+        candidate = archive.with_name(f"{archive.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            shutil.copyfile(dump, candidate)
+            check = [self.settings.java, f"-XX:SharedArchiveFile={candidate}", "-Xshare:auto"]
+            check += ["-cp", f"{self.libs}/*", "-version"]
+            proc = subprocess.run(check, capture_output=True, text=True, check=False)  # noqa: S603
+            if (
+                proc.returncode == 0
+                and "Unable to use shared archive" not in proc.stdout + proc.stderr
+            ):
+                os.replace(candidate, archive)
+            else:
+                log.warning("not keeping the class archive %s: %s", dump, proc.stderr[-500:])
+        except OSError as exc:
+            log.warning("not keeping the class archive %s: %s", dump, exc)
+        finally:
+            candidate.unlink(missing_ok=True)
 
     # -- status -----------------------------------------------------------------------------
     def status(self) -> list[NodeStatus]:
@@ -384,8 +435,12 @@ class LocalKafka:
             )
 
     def _start(self, node: Node) -> None:
+        (node.home / CLASSES_DUMP).unlink(missing_ok=True)
         cmd = self._java(
-            "kafka.Kafka", str(node.home / "server.properties"), heap_mb=self.settings.kafka_heap_mb
+            "kafka.Kafka",
+            str(node.home / "server.properties"),
+            heap_mb=self.settings.kafka_heap_mb,
+            dump_to=node.home / CLASSES_DUMP,
         )
         with node.log_file.open("ab") as out:
             proc = subprocess.Popen(  # noqa: S603
@@ -440,16 +495,22 @@ class LocalKafka:
                 signal_group(st.pid, signal.SIGTERM)
                 stopped.append(st.pid)
         deadline = time.monotonic() + timeout_s
+        killed = set()
         for pid in stopped:
             while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
             if pid_alive(pid):
                 log.warning("Kafka pid %d ignored SIGTERM for %.0fs; killing it", pid, timeout_s)
                 signal_group(pid, signal.SIGKILL)
+                killed.add(pid)
                 while pid_alive(pid):
                     time.sleep(0.05)
         for st in statuses:
             st.node.pid_file.unlink(missing_ok=True)
+            dump = st.node.home / CLASSES_DUMP
+            if st.pid is not None and st.pid not in killed:  # a killed JVM's dump is partial
+                self._keep_classes(dump)
+            dump.unlink(missing_ok=True)
             while port_open(st.node.broker_port) and time.monotonic() < deadline + 5:
                 time.sleep(0.1)
         if wipe:

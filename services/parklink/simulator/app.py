@@ -251,6 +251,7 @@ async def run(settings: SimulatorSettings, duration_s: float | None = None) -> S
         report_s=settings.simulator_report_s,
         lag_warn_s=settings.simulator_lag_warn_s,
         max_events=settings.simulator_max_events,
+        drain_timeout_s=settings.simulator_drain_s,
     )
     log.info(
         "simulating %d parks at %g events/s, speed x%g, seed %d, scenarios: %s; publishing %s",

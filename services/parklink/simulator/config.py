@@ -39,6 +39,9 @@ class SimulatorSettings(Settings):
         None, description="JSON of park tokens; default <state dir>/demo-tokens.json."
     )
     simulator_max_batch: int = Field(500, ge=1, le=10_000)
+    simulator_drain_s: float = Field(
+        15.0, ge=0, le=600, description="On stop, how long queued events may take to be sent."
+    )
     simulator_lag_warn_s: float = Field(
         3.0, gt=0, description="Say 'cannot keep up' when events wait longer than this."
     )

@@ -64,6 +64,9 @@ class Up:
             "PARKLINK_REGISTRY_TOPIC": f"_schemas.end{tag}",
             "PARKLINK_DETECTOR_GROUP": f"end-{tag}",
             "PARKLINK_GATEWAY_GRACEFUL_S": "5",
+            # A killed supervisor stops every part at once: the simulator, whose gateway is
+            # gone too, would try for 15 s to send what it still holds before it stops.
+            "PARKLINK_SIMULATOR_DRAIN_S": "1",
         }
         self.kafka_port: int | None = None
         if kafka is None:

@@ -73,7 +73,7 @@ def test_up_scenarios_alerts_down(tmp_path: Path) -> None:
                 seen.setdefault(alert["type"], set()).add(alert["subject"])
             if set(seen) >= EXPECTED:
                 break
-            time.sleep(2)
+            time.sleep(0.5)
         assert set(seen) >= EXPECTED, f"alerts seen: {seen}"
         assert "QD-KHR-ALA-RAIL" in seen["CORRIDOR_CONGESTION"]
         assert any(s.startswith("CN-QD-SCODA|8704|") for s in seen["CAPACITY_DROP"])

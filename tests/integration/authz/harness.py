@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import service_env, stop_service
+from conftest import service_env, stop_services
 from integration.authz import matrix
 
 from parklink.eventkit import access
@@ -107,8 +107,9 @@ def authz_network(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> It
             "PARKLINK_REGISTRY_TOPIC": topic,
             **service_env("registry", access.Names(registry_topic=topic), kafka_bootstrap),
         }
+        # All five start together: each waits for what it needs (the registry, the gateway)
+        # and says so on /readyz until it is there.
         registry_url = _start(net, "registry", registry_env, port)
-        _wait(net, "registry")
         common["PARKLINK_REGISTRY_URL"] = registry_url
         port = free_port()
         gateway = {**common, "PARKLINK_GATEWAY_PORT": str(port)}
@@ -131,8 +132,6 @@ def authz_network(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> It
             "PARKLINK_DETECTOR_PARTITIONS": "2",
         }
         _start(net, "detector", detector, port)
-        for service in ("gateway", "console", "detector"):
-            _wait(net, service)
         port = free_port()
         simulator = {
             **common,
@@ -142,11 +141,13 @@ def authz_network(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> It
             "PARKLINK_SIMULATOR_SEED": "7",
         }
         _start(net, "simulator", simulator, port)
-        _wait(net, "simulator")
+        for service in SERVICES:
+            _wait(net, service)
         yield net
     finally:
-        for proc in reversed(net.procs):
-            stop_service(proc)
+        # The simulator first, while the gateway it sends to still answers; then the rest.
+        stop_services(net.procs[-1:])
+        stop_services(net.procs[:-1])
 
 
 def wait_until(check: Any, what: str, timeout_s: float = 60.0) -> Any:

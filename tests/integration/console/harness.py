@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from conftest import start_service, stop_service
+from conftest import await_service, stop_service
 
 from parklink.eventkit.bus import producer
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import DisruptionAlert
-from parklink.eventkit.lifecycle import free_port
+from parklink.eventkit.lifecycle import free_port, spawn_module
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Serializer
 from parklink.eventkit.tokens import Role, TokenStore
@@ -64,9 +64,20 @@ class Console:
         self.runs = 0
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (`wait_ready`): consoles start together."""
         self.runs += 1
-        log = self.state_dir / f"console-{self.runs}.log"
-        self.proc = start_service("parklink.console", self.env, log, f"{self.url}/readyz")
+        self.proc = spawn_module("parklink.console", self.env, self.log)
+
+    def wait_ready(self) -> None:
+        await_service("parklink.console", self.proc, f"{self.url}/readyz", self.log)
+
+    @property
+    def log(self) -> Path:
+        return self.state_dir / f"console-{self.runs}.log"
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -171,7 +171,9 @@ def test_two_consoles_on_one_postgresql_deliver_each_alert_state_once(
         consoles.append(new_console(env, state))
     try:
         for c in consoles:
-            c.start()
+            c.launch()
+        for c in consoles:
+            c.wait_ready()
         hook = consoles[0].post("/v1/webhooks", {"url": receiver.url})
         firing = [alert(subject=f"SH-{n}") for n in range(12)]
         states = firing + [resolved(a) for a in firing]

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import start_service, stop_service
+from conftest import start_service, stop_services
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from parklink.eventkit.bus import consumer, producer
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.contracts import DisruptionAlert, ParkEvent
+from parklink.eventkit.lag import GroupLag
 from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Deserializer, Serializer
@@ -50,6 +51,8 @@ class Network:
     env: dict[str, str] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
     _producer: KafkaProducer | None = None
+    _reader: KafkaConsumer | None = None
+    _lag: GroupLag | None = None
     _serializers: dict[str, Serializer[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -110,10 +113,14 @@ class Network:
         self._producer.flush()
 
     def read(self, role: str) -> list[Any]:
-        """Every record now on the topic (all partitions, from the beginning)."""
-        reader: KafkaConsumer = consumer(
-            self.bootstrap.split(","), group_id=None, isolation_level="read_committed"
-        )
+        """Every record now on the topic (all partitions, from the beginning). One reader
+        serves every call (the tests poll this: a new client is a TLS handshake and a SCRAM
+        login each time); after an error the next call makes a new one."""
+        if self._reader is None:
+            self._reader = consumer(
+                self.bootstrap.split(","), group_id=None, isolation_level="read_committed"
+            )
+        reader = self._reader
         try:
             parts = [
                 TopicPartition(self.topic(role), p)
@@ -127,12 +134,30 @@ class Network:
                 for batch in reader.poll(timeout_ms=500).values():
                     records.extend(batch)
             return sorted(records, key=lambda r: (r.timestamp, r.partition, r.offset))
-        finally:
+        except BaseException:
+            self._reader = None
             reader.close()
+            raise
 
     def alerts(self) -> list[DisruptionAlert]:
         des = Deserializer(self.registry, DisruptionAlert)
         return [des.deserialize(r.value) for r in self.read("alerts")]
+
+    def reads(self, topic: str) -> bool:
+        """Whether the detector group reads `topic`: a park topic or one of its own stage
+        topics (`<prefix><group>-*-batches`), not a changelog."""
+        own = f"{self.prefix}{self.group}-"
+        return topic in {self.topic(r) for r in ROLE.values()} or (
+            topic.startswith(own) and topic.endswith("-batches")
+        )
+
+    def caught_up(self) -> bool:
+        """Whether the group has committed every record of every topic it reads. A worker
+        commits a record only once what it concluded from it is out (at least once), so from
+        then on no record is left that could still give an alert."""
+        if self._lag is None:
+            self._lag = GroupLag(self.bootstrap.split(","), self.group, self.reads)
+        return self._lag.total() == 0
 
     def wait_for(self, check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -147,10 +172,13 @@ class Network:
         raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
     def close(self) -> None:
-        for w in self.workers:
-            stop_service(w.proc)
+        stop_services(w.proc for w in self.workers)
         if self._producer is not None:
             self._producer.close()
+        if self._reader is not None:
+            self._reader.close()
+        if self._lag is not None:
+            self._lag.close()
         self.registry.close()
 
 

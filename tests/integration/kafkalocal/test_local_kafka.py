@@ -59,9 +59,18 @@ def test_up_apply_twice_list_with_confluent_then_down(tmp_path: Path) -> None:
             assert len(meta.partitions) == spec.partitions
         status = run_parklink(env, "kafka", "status")
         assert status.returncode == 0 and "running" in status.stdout
+        # The node maps the class archive, or writes it on exit when there is none yet.
+        [node] = kafka.status()
+        cmdline = Path(f"/proc/{node.pid}/cmdline").read_bytes().split(b"\0")
+        archive = kafka.class_archive()
+        shares = {f"-XX:SharedArchiveFile={archive}".encode()}
+        shares.add(f"-XX:ArchiveClassesAtExit={node.node.home / 'classes.jsa'}".encode())
+        assert shares & set(cmdline), cmdline
     finally:
         down = run_parklink(env, "kafka", "down")
     assert down.returncode == 0, down.stderr
+    assert archive.exists()
+    assert "Unable to use shared archive" not in node.node.log_file.read_text(errors="replace")
     assert not port_open(base)
     jvms = subprocess.run(["pgrep", "-f", f"{tmp_path}/state"], capture_output=True, text=True)
     assert jvms.stdout.strip() == ""

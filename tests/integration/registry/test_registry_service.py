@@ -15,12 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import run_parklink, start_service, stop_service
+from conftest import await_service, run_parklink, stop_service, stop_services
 from kafka.admin import NewTopic
 
 from parklink.eventkit.catalog import load_catalog
 from parklink.eventkit.credentials import read_registry_users
-from parklink.eventkit.lifecycle import free_port
+from parklink.eventkit.lifecycle import free_port, spawn_module
 from parklink.eventkit.schemas import schema_text
 
 pytestmark = pytest.mark.broker
@@ -31,27 +31,34 @@ Starter = Callable[[str], str]
 
 @pytest.fixture
 def start_registry(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """start(topic) -> (url, process, log path): a registry of our own on a free port."""
+    """start(topic) -> (url, process, log path): a registry of our own on a free port;
+    start(topic, count=n) -> a list of n of them on that topic, started side by side."""
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start(topic: str) -> tuple[str, subprocess.Popen[bytes], Path]:
-        port = free_port()
-        env = {
-            "PARKLINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
-            "PARKLINK_REGISTRY_HOST": "127.0.0.1",
-            "PARKLINK_REGISTRY_PORT": str(port),
-            "PARKLINK_REGISTRY_TOPIC": topic,
-            "PARKLINK_STATE_DIR": str(tmp_path),
-        }
-        url = f"http://127.0.0.1:{port}"
-        log = tmp_path / f"registry-{port}.log"
-        proc = start_service("parklink.registry", env, log, f"{url}/readyz")
-        procs.append(proc)
-        return url, proc, log
+    def start_many(topic: str, count: int) -> list[tuple[str, subprocess.Popen[bytes], Path]]:
+        started = []
+        for _ in range(count):
+            port = free_port()
+            env = {
+                "PARKLINK_KAFKA_BOOTSTRAP": kafka_bootstrap,
+                "PARKLINK_REGISTRY_HOST": "127.0.0.1",
+                "PARKLINK_REGISTRY_PORT": str(port),
+                "PARKLINK_REGISTRY_TOPIC": topic,
+                "PARKLINK_STATE_DIR": str(tmp_path),
+            }
+            log = tmp_path / f"registry-{port}.log"
+            procs.append(spawn_module("parklink.registry", env, log))
+            started.append((f"http://127.0.0.1:{port}", procs[-1], log))
+        for url, proc, log in started:
+            await_service("parklink.registry", proc, f"{url}/readyz", log)
+        return started
+
+    def start(topic: str, count: int | None = None) -> Any:
+        started = start_many(topic, count or 1)
+        return started if count is not None else started[0]
 
     yield start
-    for proc in procs:
-        stop_service(proc)
+    stop_services(procs)
 
 
 @functools.cache
@@ -120,7 +127,7 @@ def test_restart_keeps_subjects_versions_and_ids(start_registry: Callable[..., A
 
 def test_two_instances_on_one_topic_agree(start_registry: Callable[..., Any]) -> None:
     topic = f"_schemas.pair.{uuid.uuid4().hex[:8]}"
-    (a, _, _), (b, _, _) = start_registry(topic), start_registry(topic)
+    (a, _, _), (b, _, _) = start_registry(topic, count=2)
     populate(a, "p")
     # Writes through b are read back by b before it answers, and land after a's.
     r = post(

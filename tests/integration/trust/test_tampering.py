@@ -7,16 +7,18 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import factories
 import httpx
 import pytest
-from conftest import run_parklink, service_env, start_service, stop_service
+from conftest import delete_prefixed, run_parklink, service_env, start_service, stop_service
 from integration.detector.conftest import Network
 from integration.gateway.conftest import issue_park_token, running_gateway
 from kafka import KafkaConsumer, TopicPartition
@@ -40,6 +42,7 @@ from parklink.eventkit.errors import ParkLinkError
 from parklink.eventkit.lifecycle import free_port
 from parklink.eventkit.registry_client import RegistryClient
 from parklink.eventkit.serde import Serializer
+from parklink.eventkit.topic_admin import apply_catalog
 from parklink.kafkalocal.tls import ensure_tls
 from parklink.publisher import DeliveryFailed, Publisher
 
@@ -74,33 +77,60 @@ class Alliance:
         return serializer.serialize(factories.order(**fields))
 
     def end(self, topic: str) -> int:
+        return sum(self.mark(topic).values())
+
+    def mark(self, topic: str) -> dict[TopicPartition, int]:
+        """Where each partition of `topic` ends now: `read_after` reads what comes next."""
         reader = bus.consumer(self.bootstrap, group_id=None)
         try:
             parts = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()]
-            return sum(reader.end_offsets(parts).values())
+            return dict(reader.end_offsets(parts))
         finally:
             reader.close()
 
-    def read(self, topic: str, expect: int) -> list[object]:
-        reader: KafkaConsumer = bus.consumer(
-            self.bootstrap, topic, group_id=None, consumer_timeout_ms=20_000
-        )
-        out: list[object] = []
+    def read_after(self, topic: str, mark: dict[TopicPartition, int], expect: int) -> list[Any]:
+        """Every record written to `topic` after `mark`, once there are at least `expect`
+        (20 s at most): the tests share the module's topics, and see only what they wrote."""
+        reader: KafkaConsumer = bus.consumer(self.bootstrap, group_id=None)
+        out: list[Any] = []
         try:
-            for rec in reader:
-                out.append(rec)
-                if len(out) >= expect:
+            reader.assign(list(mark))
+            for tp, offset in mark.items():
+                reader.seek(tp, offset)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                ends = reader.end_offsets(list(mark))
+                if sum(ends.values()) - sum(mark.values()) >= expect:
+                    while any(reader.position(tp) < ends[tp] for tp in mark):
+                        for batch in reader.poll(timeout_ms=500).values():
+                            out.extend(
+                                r
+                                for r in batch
+                                if r.offset < ends[TopicPartition(r.topic, r.partition)]
+                            )
                     break
+                time.sleep(0.2)
         finally:
             reader.close()
         return out
 
+    def relayed(self, outcome: str, reason: str) -> float:
+        """The relay's count of records with this outcome and reason (0 before the first)."""
+        line = f'parklink_relay_records_total{{outcome="{outcome}",reason="{reason}"}} '
+        scraped = httpx.get(f"{self.relay_url}/metrics").text.splitlines()
+        return sum(float(x[len(line) :]) for x in scraped if x.startswith(line))
 
-@pytest.fixture
+
+@pytest.fixture(scope="module")
 def alliance(
-    kafka_bootstrap: str, registry_url: str, topic_prefix: str, tmp_path: Path
+    kafka_bootstrap: str, registry_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Alliance]:
+    """Parks A and B and a relay, one for the module (a relay takes seconds to start), on
+    topics of the module's own prefix: each test compares only with what was there before."""
     servers = kafka_bootstrap.split(",")
+    topic_prefix = f"t{uuid.uuid4().hex[:10]}."
+    apply_catalog(CATALOG, servers, topic_prefix)
+    tmp_path = tmp_path_factory.mktemp("alliance")
     names = access.Names(prefix=topic_prefix, relay_group=f"relay-{uuid.uuid4().hex[:8]}")
     parks: dict[str, ClientSecurity] = {}
     client = bus.admin(servers)
@@ -134,6 +164,7 @@ def alliance(
                 access.expel_park(client, park)
         finally:
             client.close()
+        delete_prefixed(servers, topic_prefix)
 
 
 def _write(alliance: Alliance, security: ClientSecurity, topic: str, value: bytes) -> None:
@@ -183,7 +214,9 @@ def test_park_b_cannot_speak_for_park_a(alliance: Alliance) -> None:
     orders, dlq = alliance.topic("orders"), alliance.topic("dlq")
     b = alliance.parks[PARK_B]
     forged = alliance.order_bytes(source_park=PARK_A, buyer_park=PARK_A, supplier_park=PARK_B)
-    before_orders, before_dlq = alliance.end(orders), alliance.end(dlq)
+    orders_mark, dlq_mark = alliance.mark(orders), alliance.mark(dlq)
+    forwarded = alliance.relayed("forwarded", "")
+    foreign = alliance.relayed("dead-lettered", "foreign-park")
 
     for topic in (orders, alliance.ingress(PARK_A)):
         with pytest.raises(KafkaError) as denied:
@@ -191,8 +224,8 @@ def test_park_b_cannot_speak_for_park_a(alliance: Alliance) -> None:
         report(f"park B writes a record claiming A to {topic}", f"denied: {denied.value!r}")
 
     _write(alliance, b, alliance.ingress(PARK_B), forged)
-    dead = alliance.read(dlq, before_dlq + 1)[-1]
-    headers = dict(dead.headers)  # type: ignore[attr-defined]
+    [dead] = alliance.read_after(dlq, dlq_mark, 1)
+    headers = dict(dead.headers)
     report(
         "park B writes a record claiming A to its own ingress topic",
         f"relay dead-lettered it: error={headers['error'].decode()} "
@@ -200,7 +233,7 @@ def test_park_b_cannot_speak_for_park_a(alliance: Alliance) -> None:
     )
     assert headers["error"] == b"foreign-park"
     assert headers["topic"] == alliance.ingress(PARK_B).encode()
-    assert dead.value == forged  # type: ignore[attr-defined]
+    assert dead.value == forged
 
     # Control: A's own record does go through, so the relay was running all along; and it
     # carries broker time, not the backdated timestamp A asked for.
@@ -210,16 +243,13 @@ def test_park_b_cannot_speak_for_park_a(alliance: Alliance) -> None:
         producer.send(alliance.ingress(PARK_A), key=b"PO-1", value=own, timestamp_ms=1).get(15)
     finally:
         producer.close(timeout=5)
-    records = alliance.read(orders, before_orders + 1)
-    assert [r.value for r in records] == [own]  # type: ignore[attr-defined]
-    stamp = records[0].timestamp  # type: ignore[attr-defined]
+    records = alliance.read_after(orders, orders_mark, 1)
+    assert [r.value for r in records] == [own]
+    stamp = records[0].timestamp
     report("park A writes its own record, backdated to 1970", f"relayed, record time {stamp}")
     assert stamp > 1_700_000_000_000
-    scraped = httpx.get(f"{alliance.relay_url}/metrics").text
-    assert 'parklink_relay_records_total{outcome="dead-lettered",reason="foreign-park"} 1.0' in (
-        scraped
-    )
-    assert 'parklink_relay_records_total{outcome="forwarded",reason=""} 1.0' in scraped
+    assert alliance.relayed("dead-lettered", "foreign-park") == foreign + 1
+    assert alliance.relayed("forwarded", "") == forwarded + 1
 
 
 def test_park_b_cannot_write_alerts_or_schemas(alliance: Alliance) -> None:
@@ -305,7 +335,8 @@ def test_registry_deletes_need_the_admin(registry_url: str, topic_prefix: str) -
 
 def test_a_park_publishes_with_the_sdk_through_its_ingress(alliance: Alliance) -> None:
     orders = alliance.topic("orders")
-    before = alliance.end(orders)
+    mark = alliance.mark(orders)
+    before = sum(mark.values())
     a = alliance.parks[PARK_A]
     event = factories.order(order_id="PO-SDK", event_time=datetime.now(UTC).isoformat())
     with (
@@ -327,9 +358,9 @@ def test_a_park_publishes_with_the_sdk_through_its_ingress(alliance: Alliance) -
     ) as pub:
         pub.publish(event)
         assert pub.flush(timeout_s=20) == 1
-    records = alliance.read(orders, before + 1)
+    records = alliance.read_after(orders, mark, 1)
     report("park A publishes with the SDK, ingress=True", f"relayed to {orders}")
-    assert [r.key for r in records][-1] == b"PO-SDK"  # type: ignore[attr-defined]
+    assert [r.key for r in records] == [b"PO-SDK"]
     assert alliance.end(orders) == before + 1
 
 
