@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from parklink.detector.rules.limits import bound, first
+from parklink.detector.rules.limits import bound, bounded_impact, first
 from parklink.detector.rules.text import listing
 from parklink.detector.state import (
+    NO_IMPACT,
     AlertState,
     CorridorHead,
     CorridorState,
     CorridorWrite,
+    Impact,
     ShipmentView,
 )
 from parklink.detector.thresholds import Thresholds
@@ -122,15 +124,38 @@ def apply_view(state: CorridorState, view: ShipmentView) -> list[CorridorWrite]:
     return writes
 
 
+def congestion_severity(count: int, limits: Thresholds) -> Severity | None:
+    """The severity of `count` shipments delayed at once on a corridor."""
+    if count >= limits.congestion_critical_shipments:
+        return Severity.CRITICAL
+    if count >= limits.congestion_warning_shipments:
+        return Severity.WARNING
+    return None
+
+
+def congestion_impact(state: CorridorState, limits: Thresholds) -> Impact:
+    """`congestion_alert(state, limits, now).impact()` without wording the alert; at once,
+    without looking at a shipment, for a corridor below the warning count. The corridor
+    stage works it out after every view, and words the alert only to send it."""
+    severity = congestion_severity(len(state.counted), limits)
+    if severity is None:
+        return NO_IMPACT
+    delayed = sorted(state.counted.values(), key=lambda s: s.shipment_id)
+    return bounded_impact(
+        severity,
+        sorted({p for s in delayed for p in s.parks}),
+        sorted({o for s in delayed for o in s.order_ids}),
+        [s.shipment_id for s in delayed],
+        limits.alert_list_limit,
+        (0, sum(s.orders - len(s.order_ids) for s in delayed), 0),
+    )
+
+
 def congestion_alert(state: CorridorState, limits: Thresholds, now: int) -> AlertState:
     delayed = sorted(state.counted.values(), key=lambda s: s.shipment_id)
     count = len(delayed)
     limit = limits.congestion_warning_shipments
-    severity: Severity | None = None
-    if count >= limits.congestion_critical_shipments:
-        severity = Severity.CRITICAL
-    elif count >= limit:
-        severity = Severity.WARNING
+    severity = congestion_severity(count, limits)
     ids = [s.shipment_id for s in delayed]
     if severity is None:
         summary = f"Corridor {state.corridor} has {count} delayed shipment(s), fewer than {limit}."
