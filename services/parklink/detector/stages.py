@@ -176,12 +176,13 @@ class Stages:
             impact = NO_IMPACT if was is None else was.impact()
             if not advanced or delay.impact() != impact:
                 out.append(replace(delay, at=now))
-        state.congestion = after = corridors.congestion_impact(state, limits)
+        after, alert = corridors.congestion(state, limits, now)
+        state.congestion = after
         # A new corridor speaks once congested; a known one when its congestion changed, and
-        # again for a replayed view. The alert is worded only when it is sent.
-        send = after != NO_IMPACT if fresh else not advanced or before != after
+        # again for a replayed view.
+        send = (after != NO_IMPACT) if fresh else (not advanced or before != after)
         if send:
-            out.append(corridors.congestion_alert(state, limits, now))
+            out.append(alert or corridors.congestion_alert(state, limits, now))
         out, state.clock = stamp(out, state.clock, now)
         return state, writes, out
 

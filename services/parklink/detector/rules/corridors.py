@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from parklink.detector.rules.limits import bound, bounded_impact, first
+from parklink.detector.rules.limits import bound, first
 from parklink.detector.rules.text import listing
 from parklink.detector.state import (
     NO_IMPACT,
@@ -133,22 +133,21 @@ def congestion_severity(count: int, limits: Thresholds) -> Severity | None:
     return None
 
 
+def congestion(
+    state: CorridorState, limits: Thresholds, now: int
+) -> tuple[Impact, AlertState | None]:
+    """The corridor's congestion impact, and its alert when it is firing. A corridor below
+    the warning count is judged without looking at a shipment: its (calm) alert is worded
+    by `congestion_alert` only when it is to be sent."""
+    if congestion_severity(len(state.counted), limits) is None:
+        return NO_IMPACT, None
+    alert = congestion_alert(state, limits, now)
+    return alert.impact(), alert
+
+
 def congestion_impact(state: CorridorState, limits: Thresholds) -> Impact:
-    """`congestion_alert(state, limits, now).impact()` without wording the alert; at once,
-    without looking at a shipment, for a corridor below the warning count. The corridor
-    stage works it out after every view, and words the alert only to send it."""
-    severity = congestion_severity(len(state.counted), limits)
-    if severity is None:
-        return NO_IMPACT
-    delayed = sorted(state.counted.values(), key=lambda s: s.shipment_id)
-    return bounded_impact(
-        severity,
-        sorted({p for s in delayed for p in s.parks}),
-        sorted({o for s in delayed for o in s.order_ids}),
-        [s.shipment_id for s in delayed],
-        limits.alert_list_limit,
-        (0, sum(s.orders - len(s.order_ids) for s in delayed), 0),
-    )
+    """`congestion_alert(...).impact()`, without wording a calm corridor's alert."""
+    return congestion(state, limits, 0)[0]
 
 
 def congestion_alert(state: CorridorState, limits: Thresholds, now: int) -> AlertState:
