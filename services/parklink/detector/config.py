@@ -34,6 +34,15 @@ class DetectorSettings(Settings):
         "fetch's records as one batch (fewer messages between stages per record), and the "
         "next fetch, with the conclusions of this one, waits for it.",
     )
+    detector_gc_threshold: int = Field(
+        50_000,
+        ge=100,
+        le=10_000_000,
+        description="Allocations between two collections of Python's youngest garbage "
+        "generation (Python's default is 700): the worker allocates a few objects per "
+        "record and keeps its tables in memory, and at 700 the collector took about a "
+        "third of its CPU (see docs/detector.md).",
+    )
     detector_session_timeout_seconds: float = Field(
         30.0, ge=6, le=300, description="How soon the group notices a worker that died."
     )

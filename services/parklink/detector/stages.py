@@ -162,7 +162,7 @@ class Stages:
         if not fresh:
             before = state.congestion
             if before is None:
-                before = corridors.congestion_alert(state, limits, now).impact()
+                before = corridors.congestion_impact(state, limits)
         writes = corridors.apply_view(state, view)
         advanced = bool(writes)
         out: list[AlertState] = []
@@ -176,12 +176,13 @@ class Stages:
             impact = NO_IMPACT if was is None else was.impact()
             if not advanced or delay.impact() != impact:
                 out.append(replace(delay, at=now))
-        after = corridors.congestion_alert(state, limits, now)
-        state.congestion = after.impact()
-        if fresh:
-            out += [after] if after.severity else []
-        elif not advanced or before != state.congestion:
-            out.append(after)
+        after, alert = corridors.congestion(state, limits, now)
+        state.congestion = after
+        # A new corridor speaks once congested; a known one when its congestion changed, and
+        # again for a replayed view.
+        send = (after != NO_IMPACT) if fresh else (not advanced or before != after)
+        if send:
+            out.append(alert or corridors.congestion_alert(state, limits, now))
         out, state.clock = stamp(out, state.clock, now)
         return state, writes, out
 
@@ -234,11 +235,11 @@ class Stages:
             return state, []
         out = self.retention.idle_delays(state, now)
         if out:
-            after = corridors.congestion_alert(
-                kept or CorridorState(corridor=state.corridor), self.limits, now
-            )
-            if corridors.congestion_alert(state, self.limits, now).impact() != after.impact():
-                out.append(after)
+            left = kept or CorridorState(corridor=state.corridor)
+            if corridors.congestion_impact(state, self.limits) != corridors.congestion_impact(
+                left, self.limits
+            ):
+                out.append(corridors.congestion_alert(left, self.limits, now))
         out, clock = stamp(out, state.clock, now)
         if kept is None or clock == state.clock:
             return kept, out

@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import factories
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parklink.detector.engine import Engine
 from parklink.detector.rules import corridors
@@ -89,8 +91,44 @@ def test_the_remembered_congestion_is_the_one_worked_out_and_a_change_forgets_it
         state: CorridorState = eng._io["corridors"].cache["corridors"][CORRIDOR]
         assert state.congestion is not None
         assert state.congestion == corridors.congestion_alert(state, limits, 0).impact()
+        assert state.congestion == corridors.congestion_impact(state, limits)
     corridors.remember(state, view(9, True, 10**13))
     assert state.congestion is None
     state.congestion = corridors.congestion_alert(state, limits, 0).impact()
     corridors.forget(state, "SH-9")
     assert state.congestion is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    shipments=st.lists(
+        st.tuples(
+            st.booleans(),
+            st.lists(st.sampled_from([f"PO-{n}" for n in range(12)]), max_size=6, unique=True),
+            st.lists(st.sampled_from(["CN-QD", "KZ-KHR", "KZ-ALA", "UZ-NAV"]), max_size=3),
+            st.integers(0, 9),
+        ),
+        max_size=14,
+    ),
+    list_limit=st.integers(1, 6),
+)
+def test_the_congestion_impact_is_the_impact_of_the_worded_alert(
+    shipments: list[tuple[bool, list[str], list[str], int]], list_limit: int
+) -> None:
+    """The stage works out `congestion_impact` after every view and words the alert only to
+    send it: both must say the same, below the warning count, at each severity, and with
+    lists cut at the list limit (orders a view did not list included)."""
+    limits = Thresholds(alert_list_limit=list_limit)
+    state = CorridorState(corridor=CORRIDOR)
+    for n, (delayed, orders, parks, unlisted) in enumerate(shipments):
+        corridors.remember(
+            state,
+            replace(
+                view(n, delayed, 1000 + n),
+                order_ids=tuple(sorted(orders)),
+                parks=tuple(sorted(set(parks))),
+                order_count=len(orders) + unlisted,
+            ),
+        )
+        want = corridors.congestion_alert(state, limits, 0).impact()
+        assert corridors.congestion_impact(state, limits) == want

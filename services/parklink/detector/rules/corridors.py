@@ -15,10 +15,12 @@ from dataclasses import replace
 from parklink.detector.rules.limits import bound, first
 from parklink.detector.rules.text import listing
 from parklink.detector.state import (
+    NO_IMPACT,
     AlertState,
     CorridorHead,
     CorridorState,
     CorridorWrite,
+    Impact,
     ShipmentView,
 )
 from parklink.detector.thresholds import Thresholds
@@ -122,15 +124,37 @@ def apply_view(state: CorridorState, view: ShipmentView) -> list[CorridorWrite]:
     return writes
 
 
+def congestion_severity(count: int, limits: Thresholds) -> Severity | None:
+    """The severity of `count` shipments delayed at once on a corridor."""
+    if count >= limits.congestion_critical_shipments:
+        return Severity.CRITICAL
+    if count >= limits.congestion_warning_shipments:
+        return Severity.WARNING
+    return None
+
+
+def congestion(
+    state: CorridorState, limits: Thresholds, now: int
+) -> tuple[Impact, AlertState | None]:
+    """The corridor's congestion impact, and its alert when it is firing. A corridor below
+    the warning count is judged without looking at a shipment: its (calm) alert is worded
+    by `congestion_alert` only when it is to be sent."""
+    if congestion_severity(len(state.counted), limits) is None:
+        return NO_IMPACT, None
+    alert = congestion_alert(state, limits, now)
+    return alert.impact(), alert
+
+
+def congestion_impact(state: CorridorState, limits: Thresholds) -> Impact:
+    """`congestion_alert(...).impact()`, without wording a calm corridor's alert."""
+    return congestion(state, limits, 0)[0]
+
+
 def congestion_alert(state: CorridorState, limits: Thresholds, now: int) -> AlertState:
     delayed = sorted(state.counted.values(), key=lambda s: s.shipment_id)
     count = len(delayed)
     limit = limits.congestion_warning_shipments
-    severity: Severity | None = None
-    if count >= limits.congestion_critical_shipments:
-        severity = Severity.CRITICAL
-    elif count >= limit:
-        severity = Severity.WARNING
+    severity = congestion_severity(count, limits)
     ids = [s.shipment_id for s in delayed]
     if severity is None:
         summary = f"Corridor {state.corridor} has {count} delayed shipment(s), fewer than {limit}."
