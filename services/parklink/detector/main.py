@@ -67,8 +67,8 @@ def run(settings: DetectorSettings) -> int:
         settings.detector_host,
         settings.detector_port,
     )
-    # faust handles SIGTERM/SIGINT itself: it stops the agents, commits and flushes.
     tune_gc(settings.detector_gc_threshold)
+    # faust handles SIGTERM/SIGINT itself: it stops the agents, commits and flushes.
     worker = faust.Worker(
         detector.app,
         loglevel=settings.log_level,
