@@ -158,11 +158,7 @@ class Stages:
             state = CorridorState(corridor=corridor)
         held = state.shipments.get(view.shipment_id)
         limits = self.limits
-        before = None
-        if not fresh:
-            before = state.congestion
-            if before is None:
-                before = corridors.congestion_impact(state, limits)
+        before = None if fresh else corridors.remembered_congestion(state, limits)
         writes = corridors.apply_view(state, view)
         advanced = bool(writes)
         out: list[AlertState] = []
@@ -236,10 +232,9 @@ class Stages:
         out = self.retention.idle_delays(state, now)
         if out:
             left = kept or CorridorState(corridor=state.corridor)
-            if corridors.congestion_impact(state, self.limits) != corridors.congestion_impact(
-                left, self.limits
-            ):
-                out.append(corridors.congestion_alert(left, self.limits, now))
+            after, alert = corridors.congestion(left, self.limits, now)
+            if corridors.remembered_congestion(state, self.limits) != after:
+                out.append(alert or corridors.congestion_alert(left, self.limits, now))
         out, clock = stamp(out, state.clock, now)
         if kept is None or clock == state.clock:
             return kept, out

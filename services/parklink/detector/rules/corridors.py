@@ -150,6 +150,14 @@ def congestion_impact(state: CorridorState, limits: Thresholds) -> Impact:
     return congestion(state, limits, 0)[0]
 
 
+def remembered_congestion(state: CorridorState, limits: Thresholds) -> Impact:
+    """The congestion impact the corridor remembers (`CorridorState.congestion`), worked out
+    and remembered where it does not."""
+    if state.congestion is None:
+        state.congestion = congestion_impact(state, limits)
+    return state.congestion
+
+
 def congestion_alert(state: CorridorState, limits: Thresholds, now: int) -> AlertState:
     delayed = sorted(state.counted.values(), key=lambda s: s.shipment_id)
     count = len(delayed)
