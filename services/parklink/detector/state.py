@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from fractions import Fraction
 
 from parklink.detector.events import OrderRecord, ShipmentRecord
 from parklink.eventkit.contracts import (
@@ -137,11 +136,12 @@ class WeekHead:
 
 @dataclass(slots=True)
 class SupplierWeek:
-    """One supplier park's open orders in a category-week and their exact total (a Fraction,
-    so the order of updates never moves a comparison with capacity)."""
+    """One supplier park's open orders in a category-week and their exact total, in
+    2**-1074 (`rules.weeks.exact_units`: so the order of updates never moves a comparison
+    with capacity)."""
 
     open: dict[str, OrderView] = field(default_factory=dict)
-    demand: Fraction = field(default_factory=Fraction)
+    demand: int = 0
 
 
 @dataclass(slots=True)

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import factories
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parklink.detector.events import of_model
 from parklink.detector.rules import weeks
@@ -160,3 +162,20 @@ def test_the_remembered_impacts_are_the_ones_worked_out_and_a_change_forgets_the
     assert park in week.impacts
     weeks.apply_week(week, WeekMessage(order=replace(view, event_time=view.event_time + 1)))
     assert park not in week.impacts
+
+
+_FINITE = st.floats(min_value=-1e300, max_value=1e300)  # sums of 20 stay finite
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FINITE, max_size=20), _FINITE)
+def test_demand_is_summed_and_compared_exactly(quantities: list[float], capacity: float) -> None:
+    """Whole numbers of 2**-1074 hold every float exactly: their sums, comparisons and the
+    float of a sum are those of exact rational arithmetic."""
+    units = sum(weeks.exact_units(q) for q in quantities)
+    exact = sum((Fraction(q) for q in quantities), Fraction())
+    assert Fraction(units, 1 << 1074) == exact
+    assert weeks._float(units) == float(exact)
+    assert weeks._above(units, capacity) == (exact > capacity)
+    assert not weeks._above(units, float("inf"))
+    assert weeks._above(units, float("-inf"))

@@ -4,6 +4,7 @@ the parks with spare capacity."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import replace
 from fractions import Fraction
@@ -23,6 +24,12 @@ from parklink.detector.state import (
 )
 from parklink.detector.thresholds import Thresholds
 from parklink.eventkit.contracts import AlertType, Severity, alert_id
+
+_UNIT = 1 << 1074
+"""2**1074: every finite float is a whole number of 2**-1074 (the smallest step between
+floats), so demand is summed exactly as whole numbers of that step (`exact_units`), at a
+fraction of the cost of `Fraction` sums, and the order of updates never moves a comparison
+with capacity."""
 
 MAX_DECLARATIONS = 32
 """Declarations kept per park, category and week (the drop rule looks at the latest ones)."""
@@ -111,12 +118,30 @@ def _counts(week: Week, view: OrderView) -> bool:
     return view.is_open and view.bucket == week.bucket
 
 
+def exact_units(value: float) -> int:
+    """A finite float exactly, as a whole number of 2**-1074."""
+    numerator, denominator = value.as_integer_ratio()
+    return numerator * (_UNIT // denominator)
+
+
+def _float(units: int) -> float:
+    """The float nearest to `units` 2**-1074 (int division rounds correctly)."""
+    return units / _UNIT
+
+
+def _above(units: int, value: float) -> bool:
+    """Whether `units` 2**-1074 is more than `value`, exactly (`value` may be infinite)."""
+    if math.isinf(value):
+        return value < 0
+    return units > exact_units(value)
+
+
 def _count(week: Week, view: OrderView) -> None:
     week.impacts.pop(view.supplier_park, None)
     if _counts(week, view):
         supplier = week.suppliers.setdefault(view.supplier_park, SupplierWeek())
         supplier.open[view.order_id] = view
-        supplier.demand += Fraction(view.quantity)
+        supplier.demand += exact_units(view.quantity)
 
 
 def _uncount(week: Week, view: OrderView) -> None:
@@ -124,14 +149,20 @@ def _uncount(week: Week, view: OrderView) -> None:
     if _counts(week, view):
         supplier = week.suppliers[view.supplier_park]
         del supplier.open[view.order_id]
-        supplier.demand -= Fraction(view.quantity)
+        supplier.demand -= exact_units(view.quantity)
         if not supplier.open:
             del week.suppliers[view.supplier_park]
 
 
-def demand(week: Week, park: str) -> Fraction:
+def _demand(week: Week, park: str) -> int:
+    """The park's open demand in the week, in 2**-1074."""
     supplier = week.suppliers.get(park)
-    return supplier.demand if supplier is not None else Fraction()
+    return supplier.demand if supplier is not None else 0
+
+
+def demand(week: Week, park: str) -> Fraction:
+    """The park's open demand in the week, exactly."""
+    return Fraction(_demand(week, park), _UNIT)
 
 
 def open_orders(week: Week, park: str) -> list[OrderView]:
@@ -151,7 +182,7 @@ def spare_capacity(week: Week, park: str) -> dict[str, float]:
             continue
         latest = decls[-1]
         ceiling = latest.maximum if latest.maximum is not None else latest.actual
-        free = float(Fraction(ceiling) - demand(week, other))
+        free = _float(exact_units(ceiling) - _demand(week, other))
         if free > 0:
             spare[other] = free
     return dict(sorted(spare.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -172,8 +203,8 @@ def shortfall_alert(week: Week, park: str, limits: Thresholds, now: int) -> Aler
         return base
     latest = decls[-1]
     unit = f" {latest.unit}"
-    exact = demand(week, park)
-    total = float(exact)
+    exact = _demand(week, park)
+    total = _float(exact)
     supplier = week.suppliers.get(park)
     metrics = {
         "demand": total,
@@ -192,7 +223,7 @@ def shortfall_alert(week: Week, park: str, limits: Thresholds, now: int) -> Aler
             f"{qty(latest.actual)}{unit} {where}.",
             metrics=metrics,
         )
-    metrics["shortfall"] = float(exact - Fraction(latest.actual))
+    metrics["shortfall"] = _float(exact - exact_units(latest.actual))
     orders = open_orders(week, park)
     spare = spare_capacity(week, park)
     for other, free in list(spare.items())[: limits.alert_list_limit]:
@@ -291,15 +322,15 @@ def shortfall_severity(week: Week, park: str, limits: Thresholds) -> Severity | 
     if not decls:
         return None
     latest = decls[-1]
-    exact = demand(week, park)
-    if exact <= latest.actual:
+    exact = _demand(week, park)
+    if not _above(exact, latest.actual):
         return None
     ceiling = (
         latest.maximum
         if latest.maximum is not None
         else limits.shortfall_no_maximum_factor * latest.actual
     )
-    return Severity.CRITICAL if exact > ceiling else Severity.WARNING
+    return Severity.CRITICAL if _above(exact, ceiling) else Severity.WARNING
 
 
 def _drop_severity(ratio: float, limits: Thresholds) -> Severity:
