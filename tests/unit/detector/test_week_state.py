@@ -177,5 +177,5 @@ def test_demand_is_summed_and_compared_exactly(quantities: list[float], capacity
     assert Fraction(units, 1 << 1074) == exact
     assert weeks._float(units) == float(exact)
     assert weeks._above(units, capacity) == (exact > capacity)
-    assert not weeks._above(units, float("inf"))
-    assert weeks._above(units, float("-inf"))
+    for edge in (float("inf"), float("-inf"), float("nan")):
+        assert weeks._above(units, edge) == (exact > edge)

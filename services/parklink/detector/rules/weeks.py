@@ -130,7 +130,10 @@ def _float(units: int) -> float:
 
 
 def _above(units: int, value: float) -> bool:
-    """Whether `units` 2**-1074 is more than `value`, exactly (`value` may be infinite)."""
+    """Whether `units` 2**-1074 is more than `value`, exactly, as `Fraction` compares: a
+    ceiling of an infinite factor may be infinite, or NaN (times a capacity of 0)."""
+    if math.isnan(value):
+        return False
     if math.isinf(value):
         return value < 0
     return units > exact_units(value)
