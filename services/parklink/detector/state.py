@@ -142,6 +142,12 @@ class SupplierWeek:
 
     open: dict[str, OrderView] = field(default_factory=dict)
     demand: int = 0
+    buyers: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """How many of the open orders each buyer park placed (the parks its alerts name)."""
+    ids: list[str] | None = field(default=None, compare=False, repr=False)
+    """The open orders' ids in order, once an alert first asked for them, then kept in order
+    with every update (`rules.weeks.first_open`): an update of a supplier with many open
+    orders costs a binary search, not a sort of all of them."""
 
 
 @dataclass(slots=True)

@@ -179,3 +179,96 @@ def test_demand_is_summed_and_compared_exactly(quantities: list[float], capacity
     assert weeks._above(units, capacity) == (exact > capacity)
     for edge in (float("inf"), float("-inf"), float("nan")):
         assert weeks._above(units, edge) == (exact > edge)
+
+
+_BUYERS = ["KZ-ALA-IPA", "UZ-TAS-NAVOI", "BY-MSK-GREATSTONE"]
+_STEP = st.tuples(
+    st.integers(0, 11),  # which order
+    st.sampled_from(_BUYERS),
+    st.sampled_from(["CONFIRMED", "CANCELLED"]),
+    st.sampled_from(["2026-12-08", "2026-12-16"]),  # this week or the next
+    st.booleans(),  # ask for the alerts after this step (the ids are kept in order then)
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_STEP, min_size=1, max_size=40), st.integers(1, 5))
+def test_kept_order_ids_and_buyers_are_those_of_the_open_orders(
+    steps: list[tuple[int, str, str, str, bool]], limit: int
+) -> None:
+    """A firing shortfall lists its supplier's first open orders by id and the parks of their
+    buyers from what the week keeps up to date with every update; at every step that is what
+    the open orders give worked out afresh, and the alerts are those of the week rebuilt from
+    its stored entries."""
+    limits = Thresholds(alert_list_limit=limit)
+    stages = Stages(limits)
+    supplier = "CN-QD-SCODA"
+    bucket, msg = stages.capacity(
+        of_model(factories.capacity(actual_capacity=1, maximum_capacity=2, event_time=at(0)))
+    )
+    week, _, _ = stages.week(None, bucket, msg, 1)
+    entities: dict[str, OrderEntity] = {}
+    for n, (which, buyer, status, due, ask) in enumerate(steps, start=1):
+        event = factories.order(
+            order_id=f"PO-{which}",
+            buyer_park=buyer,
+            status=status,
+            due_date=due,
+            quantity=1,
+            event_time=at(n),
+        )
+        for key, message in _messages(stages, entities, event):
+            if key == bucket:
+                week, _, _ = stages.week(week, key, message, 1 + n)
+        open_now = sorted(
+            (v for v in week.orders.values() if v.is_open and v.bucket == bucket),
+            key=lambda v: v.order_id,
+        )
+        kept, left = weeks.first_open(week, supplier, limit)
+        assert [v.order_id for v in kept] == [v.order_id for v in open_now][:limit]
+        assert left == max(0, len(open_now) - limit)
+        assert weeks._parks(week, supplier) == tuple(
+            sorted({supplier, *(v.buyer_park for v in open_now)})
+        )
+        if ask:
+            rebuilt = weeks.rebuild(
+                [(bucket, week.head)],
+                [(weeks.order_key(bucket, o), v) for o, v in week.orders.items()],
+            )[bucket]
+            assert weeks.week_alerts(week, [supplier], limits, n) == weeks.week_alerts(
+                rebuilt, [supplier], limits, n
+            )
+            assert weeks.week_impacts(week, [supplier], limits) == {
+                a.alert_id: a.impact() for a in weeks.week_alerts(week, [supplier], limits, n)
+            }
+
+
+def test_a_shortfall_and_a_drop_of_many_orders_list_the_first_by_id_and_count_the_rest() -> None:
+    """More open orders than an alert lists (and than its evidence holds): the first by id
+    are named, the rest counted, whatever order they came in."""
+    limits = Thresholds(alert_list_limit=3)
+    stages = Stages(limits)
+    bucket, msg = stages.capacity(
+        of_model(factories.capacity(actual_capacity=10, maximum_capacity=20, event_time=at(0)))
+    )
+    week, _, _ = stages.week(None, bucket, msg, 1)
+    ids = [f"PO-{(i * 37) % 60:03d}" for i in range(60)]  # 60 ids, not in order
+    entities: dict[str, OrderEntity] = {}
+    for n, order_id in enumerate(ids, start=1):
+        event = factories.order(order_id=order_id, quantity=1, event_time=at(n))
+        [(key, message)] = _messages(stages, entities, event)
+        week, _, _ = stages.week(week, key, message, 1 + n)
+    cut = factories.capacity(actual_capacity=2, maximum_capacity=20, event_time=at(100))
+    [(key, message)] = _messages(stages, entities, cut)
+    week, _, _ = stages.week(week, key, message, 200)
+    shortfall, drop = weeks.week_alerts(week, ["CN-QD-SCODA"], limits, 300)
+    for alert in (shortfall, drop):
+        assert alert.severity == Severity.CRITICAL, alert.type
+        assert alert.impacted_orders == ("PO-000", "PO-001", "PO-002"), alert.type
+        assert alert.metrics["orders_not_listed"] == 57, alert.type
+        assert alert.summary.endswith("Not listed: 57 more orders."), alert.type
+    assert shortfall.metrics["open_orders"] == 60
+    assert len(shortfall.evidence) == 3
+    assert weeks.week_impacts(week, ["CN-QD-SCODA"], limits) == {
+        a.alert_id: a.impact() for a in (shortfall, drop)
+    }

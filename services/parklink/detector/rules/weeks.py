@@ -4,6 +4,7 @@ the parks with spare capacity."""
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable
 from dataclasses import replace
@@ -145,6 +146,10 @@ def _count(week: Week, view: OrderView) -> None:
         supplier = week.suppliers.setdefault(view.supplier_park, SupplierWeek())
         supplier.open[view.order_id] = view
         supplier.demand += exact_units(view.quantity)
+        buyers = supplier.buyers
+        buyers[view.buyer_park] = buyers.get(view.buyer_park, 0) + 1
+        if supplier.ids is not None:
+            bisect.insort(supplier.ids, view.order_id)
 
 
 def _uncount(week: Week, view: OrderView) -> None:
@@ -155,6 +160,15 @@ def _uncount(week: Week, view: OrderView) -> None:
         supplier.demand -= exact_units(view.quantity)
         if not supplier.open:
             del week.suppliers[view.supplier_park]
+            return
+        buyers = supplier.buyers
+        left = buyers[view.buyer_park] - 1
+        if left:
+            buyers[view.buyer_park] = left
+        else:
+            del buyers[view.buyer_park]
+        if supplier.ids is not None:
+            del supplier.ids[bisect.bisect_left(supplier.ids, view.order_id)]
 
 
 def _demand(week: Week, park: str) -> int:
@@ -169,11 +183,24 @@ def demand(week: Week, park: str) -> Fraction:
 
 
 def open_orders(week: Week, park: str) -> list[OrderView]:
-    """The park's orders counted in this week (latest status open, due in this week)."""
+    """The park's orders counted in this week (latest status open, due in this week), by
+    id."""
+    return first_open(week, park, None)[0]
+
+
+def first_open(week: Week, park: str, limit: int | None) -> tuple[list[OrderView], int]:
+    """The first `limit` (None: all) of the park's open orders in this week by id, and how
+    many are left out. The ids are sorted once and then kept in order by every update
+    (`SupplierWeek.ids`), so a firing alert of a supplier with many open orders costs
+    about the same per update as one with few."""
     supplier = week.suppliers.get(park)
     if supplier is None:
-        return []
-    return sorted(supplier.open.values(), key=lambda o: o.order_id)
+        return [], 0
+    ids = supplier.ids
+    if ids is None:
+        ids = supplier.ids = sorted(supplier.open)
+    kept = ids if limit is None else ids[:limit]
+    return [supplier.open[i] for i in kept], len(ids) - len(kept)
 
 
 def spare_capacity(week: Week, park: str) -> dict[str, float]:
@@ -227,7 +254,7 @@ def shortfall_alert(week: Week, park: str, limits: Thresholds, now: int) -> Aler
             metrics=metrics,
         )
     metrics["shortfall"] = _float(exact - exact_units(latest.actual))
-    orders = open_orders(week, park)
+    orders, unlisted = first_open(week, park, max(limits.alert_list_limit, MAX_EVIDENCE))
     spare = spare_capacity(week, park)
     for other, free in list(spare.items())[: limits.alert_list_limit]:
         metrics[f"spare|{other}"] = free
@@ -250,17 +277,18 @@ def shortfall_alert(week: Week, park: str, limits: Thresholds, now: int) -> Aler
         base,
         severity=severity,
         summary=summary,
-        parks=_parks(park, orders),
+        parks=_parks(week, park),
         impacted_orders=tuple(o.order_id for o in orders),
         evidence=evidence,
         metrics=metrics,
     )
-    return bound(alert, limits.alert_list_limit)
+    return bound(alert, limits.alert_list_limit, (0, unlisted, 0))
 
 
-def _parks(park: str, orders: list[OrderView]) -> tuple[str, ...]:
+def _parks(week: Week, park: str) -> tuple[str, ...]:
     """The supplier and the buyers of its open orders."""
-    return tuple(sorted({park, *(o.buyer_park for o in orders)}))
+    supplier = week.suppliers.get(park)
+    return tuple(sorted({park, *(supplier.buyers if supplier is not None else ())}))
 
 
 def drop_reference(decls: tuple[Declaration, ...], limits: Thresholds) -> Declaration | None:
@@ -302,13 +330,13 @@ def drop_alert(week: Week, park: str, limits: Thresholds, now: int) -> AlertStat
         )
     ratio = latest.actual / reference.actual
     severity = _drop_severity(ratio, limits)
-    orders = open_orders(week, park)
+    orders, unlisted = first_open(week, park, limits.alert_list_limit)
     alert = replace(
         base,
         severity=severity,
         summary=f"{park} cut its capacity for {where} from {qty(reference.actual)} to "
         f"{qty(latest.actual)} {latest.unit} ({ratio:.0%} of before).",
-        parks=_parks(park, orders),
+        parks=_parks(week, park),
         impacted_orders=tuple(o.order_id for o in orders),
         evidence=(reference.event_id, latest.event_id),
         metrics={
@@ -317,7 +345,7 @@ def drop_alert(week: Week, park: str, limits: Thresholds, now: int) -> AlertStat
             "ratio": round(ratio, 4),
         },
     )
-    return bound(alert, limits.alert_list_limit)
+    return bound(alert, limits.alert_list_limit, (0, unlisted, 0))
 
 
 def shortfall_severity(week: Week, park: str, limits: Thresholds) -> Severity | None:
@@ -374,13 +402,14 @@ def _park_impacts(week: Week, park: str, limits: Thresholds) -> dict[str, tuple[
     ):
         impact = NO_IMPACT
         if severity is not None:
-            orders = open_orders(week, park)
+            orders, unlisted = first_open(week, park, limits.alert_list_limit)
             impact = bounded_impact(
                 severity,
-                _parks(park, orders),
+                _parks(week, park),
                 [o.order_id for o in orders],
                 (),
                 limits.alert_list_limit,
+                (0, unlisted, 0),
             )
         out[alert_id(kind.value, about)] = impact
     return out
