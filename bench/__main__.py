@@ -21,6 +21,7 @@ BENCHES = (
     "bench.producer",
     "bench.security",
     "bench.detector",
+    "bench.weeks",
     "bench.shipments",
     "bench.publisher",
     "bench.gateway",
