@@ -290,12 +290,24 @@ def _log_append_time(ctx: BenchContext, topic: str) -> None:
         client.close()
 
 
-def _latency(
-    net: _Network, lag: GroupLag, rate: int, first: int
-) -> tuple[list[float], int, float, float]:
+class _Steady:
+    """What one steady publishing rate gave: the latencies (s) of the markers that got their
+    alert, the number of markers, the rate achieved, how long the detector took to drain
+    after the last send, and the worker's CPU seconds from the first send until drained."""
+
+    def __init__(
+        self, latencies: list[float], markers: int, achieved: float, drain_s: float, cpu_s: float
+    ) -> None:
+        self.latencies = latencies
+        self.markers = markers
+        self.achieved = achieved
+        self.drain_s = drain_s
+        self.cpu_s = cpu_s
+
+
+def _latency(net: _Network, lag: GroupLag, rate: int, first: int, worker: int) -> _Steady:
     """Publish `rate` events/s for RATE_SECONDS (encoded beforehand, so the publisher keeps
-    the pace); every MARK_EVERY-th is a marker. Returns the latencies (s), the number of
-    markers, the rate achieved and how long the detector took to drain after the last send."""
+    the pace); every MARK_EVERY-th is a marker. The CPU is the `worker` process tree's."""
     count = rate * RATE_SECONDS
     events: list[ParkEvent] = [
         _marker(first + i) if i % MARK_EVERY == 0 else _event(first + i) for i in range(count)
@@ -304,6 +316,7 @@ def _latency(
     sent: dict[str, float] = {}
     tick = 0.01
     per_tick = max(1, int(rate * tick))
+    cpu_before = tree_cpu_seconds(worker)
     start = time.perf_counter()
     for n, (event, (key, value, topic)) in enumerate(encoded):
         if n % per_tick == 0:
@@ -316,13 +329,14 @@ def _latency(
     achieved = count / (last - start)
     flushed = time.time()
     drained = lag.wait_drained(DRAIN_TIMEOUT_S) - flushed
+    cpu_s = tree_cpu_seconds(worker) - cpu_before
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not set(sent) <= set(net.watch.appended):
         time.sleep(0.2)
     latencies = sorted(
         net.watch.appended[eid] - at for eid, at in sent.items() if eid in net.watch.appended
     )
-    return latencies, len(sent), achieved, max(0.0, drained)
+    return _Steady(latencies, len(sent), achieved, max(0.0, drained), cpu_s)
 
 
 def _backlog(
@@ -383,12 +397,26 @@ def run(ctx: BenchContext) -> list[Row]:
     rows += _drain_rows("mixed backlog", mixed, "goal >= 15k", _refused(part.url))
     first = BACKLOG
     for target in RATES:
-        latencies, markers, achieved, drain_s = _latency(net, lag, target, first)
+        steady = _latency(net, lag, target, first, part.pid)
+        latencies, achieved = steady.latencies, steady.achieved
         first += target * RATE_SECONDS
         note = (
-            f"{len(latencies)}/{markers} alerts; published {achieved:,.0f}/s for "
-            f"{RATE_SECONDS} s; lag gone {drain_s:.1f} s after the last publish; "
+            f"{len(latencies)}/{steady.markers} alerts; published {achieved:,.0f}/s for "
+            f"{RATE_SECONDS} s; lag gone {steady.drain_s:.1f} s after the last publish; "
             f"{_refused(part.url):,.0f} refused in all"
+        )
+        published = target * RATE_SECONDS
+        rows.append(
+            Row(
+                "detector",
+                f"worker CPU per event @ {target}/s",
+                steady.cpu_s / published * 1e6,
+                "µs",
+                f"{steady.cpu_s:.1f} CPU s from the first publish until drained "
+                f"({steady.cpu_s / (RATE_SECONDS + steady.drain_s):.0%} of a core); the "
+                f"backlog drain above: {mixed.cpu_us:.1f} µs (the cost of each fetch, hop "
+                "and produce request is spread over fewer events at a steady rate)",
+            )
         )
         if not latencies:
             rows.append(Row("detector", f"publish->alert @ {target}/s", float("nan"), "ms", note))

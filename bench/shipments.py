@@ -593,7 +593,7 @@ def _figure_rows(o: Outcome) -> list[Row]:
             f"{o.peer} CPU per event",
             o.cpu_us,
             "us/ev",
-            f"{o.cpu_s:.1f} CPU s over the run"
+            f"{o.cpu_s:.1f} CPU s over the run, {o.cpu_s / o.seconds:.2f} cores on average"
             + (f"; goal <= {GOAL_CPU_US:g}" if o.peer == "ParkLink" else ""),
         ),
     ]
@@ -656,7 +656,9 @@ def _ratio_rows(outcomes: dict[str, Outcome]) -> list[Row]:
                 f"ParkLink/{peer} events/s",
                 ours.rate / other.rate,
                 "x",
-                f"{goal}; CPU per event ParkLink/{peer} {ours.cpu_us / other.cpu_us:.2f} x",
+                f"{goal}; CPU per event ParkLink/{peer} {ours.cpu_us / other.cpu_us:.2f} x; "
+                f"cores used ParkLink/{peer} {ours.cpu_s / ours.seconds:.2f}/"
+                f"{other.cpu_s / other.seconds:.2f}",
             )
         )
     return rows
