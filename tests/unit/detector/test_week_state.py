@@ -184,6 +184,7 @@ def test_demand_is_summed_and_compared_exactly(quantities: list[float], capacity
 _BUYERS = ["KZ-ALA-IPA", "UZ-TAS-NAVOI", "BY-MSK-GREATSTONE"]
 _STEP = st.tuples(
     st.integers(0, 11),  # which order
+    st.sampled_from([0.5, 1.0, 3.0]),  # its quantity
     st.sampled_from(_BUYERS),
     st.sampled_from(["CONFIRMED", "CANCELLED"]),
     st.sampled_from(["2026-12-08", "2026-12-16"]),  # this week or the next
@@ -194,12 +195,13 @@ _STEP = st.tuples(
 @settings(max_examples=150, deadline=None)
 @given(st.lists(_STEP, min_size=1, max_size=40), st.integers(1, 5))
 def test_kept_order_ids_and_buyers_are_those_of_the_open_orders(
-    steps: list[tuple[int, str, str, str, bool]], limit: int
+    steps: list[tuple[int, float, str, str, str, bool]], limit: int
 ) -> None:
     """A firing shortfall lists its supplier's first open orders by id and the parks of their
-    buyers from what the week keeps up to date with every update; at every step that is what
-    the open orders give worked out afresh, and the alerts are those of the week rebuilt from
-    its stored entries."""
+    buyers from what the week keeps up to date with every update (an amendment, a move to
+    another week, a cancellation); at every step that, and the demand, is what the open
+    orders give worked out afresh, and the alerts are those of the week rebuilt from its
+    stored entries."""
     limits = Thresholds(alert_list_limit=limit)
     stages = Stages(limits)
     supplier = "CN-QD-SCODA"
@@ -208,13 +210,13 @@ def test_kept_order_ids_and_buyers_are_those_of_the_open_orders(
     )
     week, _, _ = stages.week(None, bucket, msg, 1)
     entities: dict[str, OrderEntity] = {}
-    for n, (which, buyer, status, due, ask) in enumerate(steps, start=1):
+    for n, (which, quantity, buyer, status, due, ask) in enumerate(steps, start=1):
         event = factories.order(
             order_id=f"PO-{which}",
             buyer_park=buyer,
             status=status,
             due_date=due,
-            quantity=1,
+            quantity=quantity,
             event_time=at(n),
         )
         for key, message in _messages(stages, entities, event):
@@ -227,6 +229,9 @@ def test_kept_order_ids_and_buyers_are_those_of_the_open_orders(
         kept, left = weeks.first_open(week, supplier, limit)
         assert [v.order_id for v in kept] == [v.order_id for v in open_now][:limit]
         assert left == max(0, len(open_now) - limit)
+        assert weeks.demand(week, supplier) == sum(
+            (Fraction(v.quantity) for v in open_now), Fraction()
+        )
         assert weeks._parks(week, supplier) == tuple(
             sorted({supplier, *(v.buyer_park for v in open_now)})
         )

@@ -97,9 +97,17 @@ def apply_week(week: Week, message: WeekMessage) -> WeekWrites:
     if message.order is not None:
         view = message.order
         held = week.orders.get(view.order_id)
+        week.orders[view.order_id] = view
+        if (
+            held is not None
+            and held.supplier_park == view.supplier_park
+            and _counts(week, held)
+            and _counts(week, view)
+        ):
+            _recount(week, held, view)
+            return WeekWrites(order=view)
         if held is not None:
             _uncount(week, held)
-        week.orders[view.order_id] = view
         _count(week, view)
         return WeekWrites(order=view)
     if message.capacity is not None:
@@ -150,6 +158,23 @@ def _count(week: Week, view: OrderView) -> None:
         buyers[view.buyer_park] = buyers.get(view.buyer_park, 0) + 1
         if supplier.ids is not None:
             bisect.insort(supplier.ids, view.order_id)
+
+
+def _recount(week: Week, held: OrderView, view: OrderView) -> None:
+    """An open order of a supplier that stays open in this week (an amendment): its view,
+    quantity and buyer change, its place among the supplier's ids does not."""
+    week.impacts.pop(view.supplier_park, None)
+    supplier = week.suppliers[view.supplier_park]
+    supplier.open[view.order_id] = view
+    supplier.demand += exact_units(view.quantity) - exact_units(held.quantity)
+    if held.buyer_park != view.buyer_park:
+        buyers = supplier.buyers
+        buyers[view.buyer_park] = buyers.get(view.buyer_park, 0) + 1
+        left = buyers[held.buyer_park] - 1
+        if left:
+            buyers[held.buyer_park] = left
+        else:
+            del buyers[held.buyer_park]
 
 
 def _uncount(week: Week, view: OrderView) -> None:
