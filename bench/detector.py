@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -290,19 +291,17 @@ def _log_append_time(ctx: BenchContext, topic: str) -> None:
         client.close()
 
 
+@dataclass(frozen=True)
 class _Steady:
     """What one steady publishing rate gave: the latencies (s) of the markers that got their
     alert, the number of markers, the rate achieved, how long the detector took to drain
     after the last send, and the worker's CPU seconds from the first send until drained."""
 
-    def __init__(
-        self, latencies: list[float], markers: int, achieved: float, drain_s: float, cpu_s: float
-    ) -> None:
-        self.latencies = latencies
-        self.markers = markers
-        self.achieved = achieved
-        self.drain_s = drain_s
-        self.cpu_s = cpu_s
+    latencies: list[float]
+    markers: int
+    achieved: float
+    drain_s: float
+    cpu_s: float
 
 
 def _latency(net: _Network, lag: GroupLag, rate: int, first: int, worker: int) -> _Steady:
