@@ -154,10 +154,19 @@ def _count(week: Week, view: OrderView) -> None:
         supplier = week.suppliers.setdefault(view.supplier_park, SupplierWeek())
         supplier.open[view.order_id] = view
         supplier.demand += exact_units(view.quantity)
-        buyers = supplier.buyers
-        buyers[view.buyer_park] = buyers.get(view.buyer_park, 0) + 1
+        _tally(supplier.buyers, view.buyer_park, 1)
         if supplier.ids is not None:
             bisect.insort(supplier.ids, view.order_id)
+
+
+def _tally(counts: dict[str, int], key: str, step: int) -> None:
+    """Add `step` to the count of `key` (a new key for a positive step only); a count that
+    reaches 0 leaves."""
+    left = (counts[key] if step < 0 else counts.get(key, 0)) + step
+    if left:
+        counts[key] = left
+    else:
+        del counts[key]
 
 
 def _recount(week: Week, held: OrderView, view: OrderView) -> None:
@@ -168,13 +177,8 @@ def _recount(week: Week, held: OrderView, view: OrderView) -> None:
     supplier.open[view.order_id] = view
     supplier.demand += exact_units(view.quantity) - exact_units(held.quantity)
     if held.buyer_park != view.buyer_park:
-        buyers = supplier.buyers
-        buyers[view.buyer_park] = buyers.get(view.buyer_park, 0) + 1
-        left = buyers[held.buyer_park] - 1
-        if left:
-            buyers[held.buyer_park] = left
-        else:
-            del buyers[held.buyer_park]
+        _tally(supplier.buyers, held.buyer_park, -1)
+        _tally(supplier.buyers, view.buyer_park, 1)
 
 
 def _uncount(week: Week, view: OrderView) -> None:
@@ -186,12 +190,7 @@ def _uncount(week: Week, view: OrderView) -> None:
         if not supplier.open:
             del week.suppliers[view.supplier_park]
             return
-        buyers = supplier.buyers
-        left = buyers[view.buyer_park] - 1
-        if left:
-            buyers[view.buyer_park] = left
-        else:
-            del buyers[view.buyer_park]
+        _tally(supplier.buyers, view.buyer_park, -1)
         if supplier.ids is not None:
             del supplier.ids[bisect.bisect_left(supplier.ids, view.order_id)]
 
