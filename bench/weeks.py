@@ -73,12 +73,11 @@ def update_cost(orders: int) -> float:
     week = _week(stages, orders)
     best = float("inf")
     for r in range(ROUNDS):
-        messages = [
-            stages.order(None, of_model(_order(n % orders, 1.0 + n % 3, 10 + r * UPDATES + n)))[1][
-                0
-            ]
-            for n in range(UPDATES)
-        ]
+        messages = []
+        for n in range(UPDATES):
+            amended = _order(n % orders, 1.0 + n % 3, 10 + r * UPDATES + n)
+            _, [sent] = stages.order(None, of_model(amended))  # (bucket, week message)
+            messages.append(sent)
         started = time.process_time()
         for bucket, message in messages:
             week, _, _ = stages.week(week, bucket, message, 3)
